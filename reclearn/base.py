@@ -1,0 +1,254 @@
+"""The interface every recommender honours: frames in, NumPy scores and raw ids out."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reclearn.interactions import IdIndex, validate_ratings
+
+
+class Predictions(np.ndarray):
+    """Predicted ratings aligned with the input rows.
+
+    A NumPy array with one extra attribute, ``fallback``: a boolean mask of the rows whose
+    user or item was unknown at training time and which were predicted from the global
+    mean plus the known bias. ``num_fallback`` counts them.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    def __new__(cls, values: np.ndarray, fallback: np.ndarray) -> Predictions:
+        array = np.asarray(values, dtype=np.float64).view(cls)
+        array.fallback = np.asarray(fallback, dtype=bool)
+        return array
+
+    def __array_finalize__(self, obj) -> None:
+        mask = getattr(obj, "fallback", None)
+        self.fallback = mask if mask is not None and mask.shape == self.shape else None
+
+    @property
+    def num_fallback(self) -> int:
+        return int(self.fallback.sum()) if self.fallback is not None else 0
+
+
+@dataclass
+class TrainingData:
+    """A training frame as index arrays: what every model's ``_fit`` receives."""
+
+    users: np.ndarray
+    """User indices, shape (n,), int64."""
+    items: np.ndarray
+    """Item indices, shape (n,), int64."""
+    ratings: np.ndarray
+    """Ratings, shape (n,), float32."""
+    num_users: int
+    num_items: int
+
+
+class Recommender(abc.ABC):
+    """Base class: ``fit(train) -> self``, ``predict(frame)``, ``recommend(user_ids, k)``.
+
+    Subclasses implement ``_fit`` and ``_score_pairs`` on index arrays; this class owns
+    id mapping, input checks, the fallback for unknown ids and the exclusion of seen items.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    name: str = "recommender"
+    fallback_shrinkage: float = 10.0
+    """Damping of the bias estimates used for unknown ids (subclasses may learn their own)."""
+
+    def __init__(self) -> None:
+        self.index: IdIndex | None = None
+        self.rating_scale: tuple[float, float] | None = None
+
+    # --- what subclasses implement ------------------------------------------------
+
+    @abc.abstractmethod
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        """Learn from index arrays; ``validation`` rows all have known ids."""
+
+    @abc.abstractmethod
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Scores (unclipped) for pairs of known indices, shape (n,)."""
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Scores of every item for each user, shape (len(users), num_items)."""
+        num_items = self.index.num_items
+        pairs_u = np.repeat(users, num_items)
+        pairs_i = np.tile(np.arange(num_items), len(users))
+        return self._score_pairs(pairs_u, pairs_i).reshape(len(users), num_items)
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(mu, b_u, b_i) used for unknown ids; by default damped means from training."""
+        return self.global_mean, self._user_bias, self._item_bias
+
+    # --- the public interface -----------------------------------------------------
+
+    def fit(
+        self,
+        train: pd.DataFrame,
+        validation: pd.DataFrame | None = None,
+        rating_scale: tuple[float, float] | None = None,
+    ) -> Recommender:
+        """Learn from a ratings frame ``(user_id, item_id, rating)``.
+
+        Args:
+            train: Training ratings.
+            validation: Optional ratings to monitor (and stop early on); rows with ids
+                unknown in ``train`` are left out of monitoring.
+            rating_scale: Inclusive ``(low, high)`` to check ratings against and to clip
+                predictions to; by default the range seen in ``train``.
+
+        Returns:
+            ``self``, fitted.
+        """
+        validate_ratings(train, rating_scale, what="train")
+        self.index = IdIndex.from_frame(train)
+        data = self._encode(train)
+        self.rating_scale = rating_scale or (float(data.ratings.min()), float(data.ratings.max()))
+        self.global_mean = float(data.ratings.mean())
+        self.user_known = np.bincount(data.users, minlength=data.num_users) > 0
+        self.item_known = np.bincount(data.items, minlength=data.num_items) > 0
+        self._seen = _seen_lists(data)
+        self._user_bias, self._item_bias = _damped_biases(data, self.fallback_shrinkage)
+        val = None
+        if validation is not None:
+            validate_ratings(validation, rating_scale, what="validation")
+            val = self._encode(validation)
+            keep = (val.users >= 0) & (val.items >= 0)
+            keep &= self.user_known[np.maximum(val.users, 0)]
+            keep &= self.item_known[np.maximum(val.items, 0)]
+            val = TrainingData(val.users[keep], val.items[keep], val.ratings[keep],
+                               data.num_users, data.num_items)  # fmt: skip
+        self._fit(data, val)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> Predictions:
+        """Predicted ratings for the rows of ``frame`` (columns ``user_id``, ``item_id``).
+
+        Pairs with an unknown user or item get ``mu + b_u + b_i`` with the unknown side's
+        bias left out; ``result.num_fallback`` says how many. Predictions are clipped to
+        the rating scale.
+        """
+        self._check_fitted()
+        validate_ratings(frame, require_rating=False, what="frame to predict")
+        users, items = self.index.encode(frame)
+        user_ok = users >= 0
+        user_ok[user_ok] = self.user_known[users[user_ok]]
+        item_ok = items >= 0
+        item_ok[item_ok] = self.item_known[items[item_ok]]
+        known = user_ok & item_ok
+        scores = np.empty(len(frame), dtype=np.float64)
+        if known.any():
+            scores[known] = self._score_pairs(users[known], items[known])
+        mu, b_u, b_i = self._biases()
+        fallback = ~known
+        scores[fallback] = (
+            mu
+            + np.where(user_ok, b_u[np.maximum(users, 0)], 0.0)[fallback]
+            + np.where(item_ok, b_i[np.maximum(items, 0)], 0.0)[fallback]
+        )
+        return Predictions(np.clip(scores, *self.rating_scale), fallback)
+
+    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-``k`` items for each raw user id, best first.
+
+        Args:
+            user_ids: Raw user ids (a list, array or Series).
+            k: Number of items per user.
+            exclude_seen: Leave out items the user rated in training.
+
+        Returns:
+            A frame with columns ``user_id, rank, item_id, score, fallback``; ``fallback`` is
+            True for users unknown at training time, who get the items with the highest
+            ``mu + b_i``.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        user_ids = [str(u) for u in (user_ids if not isinstance(user_ids, str) else [user_ids])]
+        users = self.index.users(user_ids)
+        known = users >= 0
+        known[known] = self.user_known[users[known]]
+        mu, _, b_i = self._biases()
+        scores = np.tile(mu + b_i, (len(users), 1))
+        if known.any():
+            scores[known] = self._score_users(users[known])
+        scores[:, ~self.item_known] = -np.inf  # never recommend an item nobody rated
+        if exclude_seen:
+            for row in np.flatnonzero(known):
+                scores[row, self._seen[users[row]]] = -np.inf
+        k = min(k, self.index.num_items)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        frame = pd.DataFrame(
+            {
+                "user_id": np.repeat(user_ids, k),
+                "rank": np.tile(np.arange(1, k + 1), len(user_ids)),
+                "item_id": self.index.item_ids.to_numpy()[top.ravel()],
+                "score": top_scores.ravel(),
+                "fallback": np.repeat(~known, k),
+            }
+        )
+        return frame[np.isfinite(frame["score"])].reset_index(drop=True)
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _encode(self, frame: pd.DataFrame) -> TrainingData:
+        users, items = self.index.encode(frame)
+        ratings = frame["rating"].to_numpy(np.float32)
+        return TrainingData(users, items, ratings, self.index.num_users, self.index.num_items)
+
+    def _rmse(self, data: TrainingData) -> float:
+        """RMSE of the unclipped scores on index arrays (for learning curves)."""
+        error = self._score_pairs(data.users, data.items) - data.ratings
+        return float(np.sqrt(np.mean(error**2)))
+
+    def _check_fitted(self) -> None:
+        if self.index is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(train) first")
+
+    def __repr__(self) -> str:
+        config = getattr(self, "config", None)
+        return f"{type(self).__name__}({config!r})" if config else f"{type(self).__name__}()"
+
+
+def _seen_lists(data: TrainingData) -> list[np.ndarray]:
+    """For each user index, the item indices rated in training."""
+    order = np.argsort(data.users, kind="stable")
+    counts = np.bincount(data.users, minlength=data.num_users)
+    return np.split(data.items[order], np.cumsum(counts)[:-1])
+
+
+def _damped_biases(data: TrainingData, shrinkage: float) -> tuple[np.ndarray, np.ndarray]:
+    """Item then user biases as damped mean residuals (Koren's baseline estimates)."""
+    mu = data.ratings.mean()
+    residual = data.ratings - mu
+    b_i = np.bincount(data.items, residual, data.num_items) / (
+        np.bincount(data.items, minlength=data.num_items) + shrinkage
+    )
+    residual = residual - b_i[data.items]
+    b_u = np.bincount(data.users, residual, data.num_users) / (
+        np.bincount(data.users, minlength=data.num_users) + shrinkage
+    )
+    return b_u, b_i
+
+
+def hold_out(data: TrainingData, fraction: float, seed: int) -> tuple[TrainingData, TrainingData]:
+    """Split index arrays into (train, validation) at random; validation ids stay known."""
+    rng = np.random.default_rng([seed, 2])
+    is_val = rng.random(len(data.ratings)) < fraction
+    known_u = np.bincount(data.users[~is_val], minlength=data.num_users) > 0
+    known_i = np.bincount(data.items[~is_val], minlength=data.num_items) > 0
+    is_val &= known_u[data.users] & known_i[data.items]
+
+    def part(mask: np.ndarray) -> TrainingData:
+        return TrainingData(data.users[mask], data.items[mask], data.ratings[mask],
+                            data.num_users, data.num_items)  # fmt: skip
+
+    return part(~is_val), part(is_val)

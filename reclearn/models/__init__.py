@@ -1,0 +1,1 @@
+"""Models: ``torch/`` and ``tf/`` hold twin implementations of the same networks."""

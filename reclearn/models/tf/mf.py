@@ -1,0 +1,85 @@
+"""Biased matrix factorisation in TensorFlow/Keras 3 (twin of ``reclearn/models/torch/mf.py``)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from reclearn.configs import MFConfig
+
+
+class MF(keras.Model):
+    """r_hat = mu + b_u + b_i + p_u . q_i with a fixed global mean mu.
+
+    Args:
+        num_users: Number of user indices.
+        num_items: Number of item indices.
+        config: Shared hyper-parameters.
+        global_mean: mu, the mean training rating (not trained).
+        rng: NumPy generator that draws the initial vectors, so both twins start equal.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        config: MFConfig,
+        global_mean: float,
+        rng: np.random.Generator,
+    ) -> None:
+        super().__init__()
+        k = config.num_factors
+        self.config = config
+        self.global_mean = float(global_mean)
+        # N(0, init_std) vectors, zero biases
+        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)), "user_embedding")
+        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)), "item_embedding")
+        self.user_bias = _embedding(np.zeros((num_users, 1), np.float32), "user_bias")
+        self.item_bias = _embedding(np.zeros((num_items, 1), np.float32), "item_bias")
+
+    def embed(self, users, items) -> tuple:
+        """The parameters a batch touches: p_u, q_i of shape (batch, k); b_u, b_i (batch,)."""
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
+        b_u = ops.squeeze(self.user_bias(users), -1)
+        b_i = ops.squeeze(self.item_bias(items), -1)
+        return p_u, q_i, b_u, b_i
+
+    def call(self, users, items):
+        """Predicted ratings, shape (batch,), for index tensors of shape (batch,)."""
+        p_u, q_i, b_u, b_i = self.embed(users, items)
+        return self.global_mean + b_u + b_i + ops.sum(p_u * q_i, axis=-1)
+
+    def penalty(self, p_u, q_i, b_u, b_i):
+        """Mean over the batch of ||p_u||^2 + ||q_i||^2 + b_u^2 + b_i^2."""
+        squares = ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1) + b_u**2 + b_i**2
+        return ops.mean(squares)
+
+    def objective(self, users, items, ratings):
+        """Mean squared error on the batch plus l2 times the penalty."""
+        p_u, q_i, b_u, b_i = self.embed(users, items)
+        predicted = self.global_mean + b_u + b_i + ops.sum(p_u * q_i, axis=-1)
+        error = predicted - ratings
+        return ops.mean(error**2) + self.config.l2 * self.penalty(p_u, q_i, b_u, b_i)
+
+    def score_all(self, users):
+        """Predicted ratings of every item, shape (batch, num_items)."""
+        p_u = self.user_embedding(users)  # (batch, k)
+        b_u = self.user_bias(users)  # (batch, 1)
+        item_terms = ops.squeeze(self.item_bias.embeddings, -1)  # (num_items,)
+        return self.global_mean + b_u + item_terms + p_u @ ops.transpose(self.item_embedding.embeddings)
+
+
+def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
+    return rng.normal(0.0, std, shape).astype(np.float32)
+
+
+def _embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
+    """An embedding layer whose table starts as ``initial``, shape (rows, k)."""
+    layer = keras.layers.Embedding(*initial.shape, name=name)
+    layer.build()
+    layer.embeddings.assign(initial)
+    return layer

@@ -1,0 +1,209 @@
+"""The TensorFlow training loop and the Recommender wrappers around its networks.
+
+Twin of ``reclearn/models/torch/recommender.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from reclearn.base import Recommender, TrainingData, hold_out
+from reclearn.configs import MFConfig, TrainConfig
+from reclearn.io import load_arrays, save_arrays
+from reclearn.models.tf.mf import MF
+from reclearn.progress import progress
+
+BACKEND = "tf"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """TensorFlow places work itself; this build of reclearn runs it on the CPU."""
+    return "cpu"
+
+
+def fit_network(network, arrays: dict[str, np.ndarray], config: TrainConfig, *, device,
+                monitor=None, desc: str = "train") -> list[dict]:  # fmt: skip
+    """Minimise ``network.objective(**batch)`` with Adam over shuffled index-array batches.
+
+    Args:
+        network: A model with an ``objective`` method taking the arrays' keys.
+        arrays: Equal-length NumPy arrays, e.g. ``users``, ``items``, ``ratings``.
+        config: Epochs, batch size, learning rate, Adam epsilon, seed, patience.
+        device: Unused (TensorFlow places tensors itself); kept for the twin's signature.
+        monitor: Called after each epoch; returns a dict of metrics. If it has
+            ``val_rmse``, the best epoch's weights are kept and ``patience`` applies.
+        desc: Label of the progress bar.
+
+    Returns:
+        One dict per epoch: ``epoch``, ``loss`` and the monitor's metrics.
+
+    Introduced in chapter "Matrix factorization".
+    """
+    rng = np.random.default_rng([config.seed, 1])  # batch order; stream 0 drew the weights
+    tensors = {name: tf.constant(a) for name, a in arrays.items()}
+    size = len(next(iter(arrays.values())))
+    optimizer = keras.optimizers.Adam(
+        learning_rate=config.learning_rate, epsilon=config.adam_epsilon
+    )
+
+    @tf.function(reduce_retracing=True)
+    def step(batch):
+        with tf.GradientTape() as tape:
+            loss = network.objective(**{name: tf.gather(t, batch) for name, t in tensors.items()})
+        variables = network.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    history, best, best_state, stale = [], math.inf, None, 0
+    bar = progress(range(config.epochs), desc=desc, unit="epochs", enabled=config.verbose)
+    for epoch in bar:
+        order = tf.constant(rng.permutation(size))
+        total = 0.0
+        for start in range(0, size, config.batch_size):
+            batch = order[start : start + config.batch_size]
+            total += float(step(batch)) * len(batch)
+        record = {"epoch": epoch + 1, "loss": total / size, **(monitor() if monitor else {})}
+        history.append(record)
+        bar.set_postfix(**{k: v for k, v in record.items() if k != "epoch"})
+        if "val_rmse" in record:
+            if record["val_rmse"] < best:
+                best, best_state, stale = record["val_rmse"], network.get_weights(), 0
+            else:
+                stale += 1
+                if config.patience and stale >= config.patience:
+                    break
+    if best_state is not None:
+        network.set_weights(best_state)
+    return history
+
+
+def network_arrays(network: keras.Model) -> dict[str, np.ndarray]:
+    """Weights by backend-neutral name: ``layer.embeddings``, ``layer.kernel`` (in, out),
+    ``layer.bias``."""
+    arrays = {}
+    for layer in _layers(network):
+        if isinstance(layer, keras.layers.Embedding):
+            arrays[f"{layer.name}.embeddings"] = layer.embeddings.numpy()
+        elif isinstance(layer, keras.layers.Dense):
+            arrays[f"{layer.name}.kernel"] = layer.kernel.numpy()
+            if layer.use_bias:
+                arrays[f"{layer.name}.bias"] = layer.bias.numpy()
+    return arrays
+
+
+def set_network_arrays(network: keras.Model, arrays: dict[str, np.ndarray]) -> None:
+    """Load weights named as by :func:`network_arrays` (shapes must match)."""
+    ours = network_arrays(network)
+    if set(ours) != set(arrays):
+        raise ValueError(f"weight names differ: expected {sorted(ours)}, got {sorted(arrays)}")
+    for layer in _layers(network):
+        if isinstance(layer, keras.layers.Embedding):
+            layer.embeddings.assign(arrays[f"{layer.name}.embeddings"])
+        elif isinstance(layer, keras.layers.Dense):
+            layer.kernel.assign(arrays[f"{layer.name}.kernel"])
+            if layer.use_bias:
+                layer.bias.assign(arrays[f"{layer.name}.bias"])
+
+
+def _layers(network: keras.Model) -> list:
+    return [layer for layer in network._flatten_layers(include_self=False)]
+
+
+class TFRecommender(Recommender):
+    """A Recommender that trains a Keras network with :func:`fit_network`.
+
+    Args:
+        config: The model's shared configuration.
+        device: Accepted for symmetry with the PyTorch twin; TensorFlow runs on the CPU here.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    backend = BACKEND
+    config_class = TrainConfig
+
+    def __init__(self, config: TrainConfig | None = None, device: str = "auto") -> None:
+        super().__init__()
+        self.config = config or self.config_class()
+        self.device = resolve_device(device)
+        self.network = None
+        self.history: list[dict] = []
+
+    def _make_network(self, num_users: int, num_items: int, rng: np.random.Generator):
+        raise TypeError(f"{type(self).__name__} does not define its network")
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        config = self.config
+        if validation is None and config.validation_fraction > 0:
+            data, validation = hold_out(data, config.validation_fraction, config.seed)
+        keras.utils.set_random_seed(config.seed)
+        init_rng = np.random.default_rng([config.seed, 0])
+        self.network = self._make_network(data.num_users, data.num_items, init_rng)
+        arrays = {"users": data.users, "items": data.items, "ratings": data.ratings}
+
+        def monitor() -> dict:
+            scores = {"train_rmse": self._rmse(data)}
+            if validation is not None and len(validation.ratings):
+                scores["val_rmse"] = self._rmse(validation)
+            return scores
+
+        self.history = fit_network(self.network, arrays, config, device=self.device,
+                                   monitor=monitor, desc=f"{self.name} ({BACKEND})")  # fmt: skip
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(users), 1 << 16):
+            u = tf.constant(users[start : start + (1 << 16)])
+            i = tf.constant(items[start : start + (1 << 16)])
+            out.append(self.network(u, i).numpy())
+        return np.concatenate(out).astype(np.float64) if out else np.empty(0)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """The network's weights by backend-neutral name (see :func:`network_arrays`)."""
+        return network_arrays(self.network)
+
+    def set_weights(self, arrays: dict[str, np.ndarray]) -> None:
+        """Replace the network's weights, e.g. with those of the PyTorch twin."""
+        set_network_arrays(self.network, arrays)
+
+    def save(self, path) -> None:
+        """Write weights, config and id index to an ``.npz`` file (no pickle)."""
+        save_arrays(path, self, self.get_weights())
+
+    @classmethod
+    def load(cls, path, device: str = "auto") -> TFRecommender:
+        """Rebuild a saved model; it predicts exactly as before saving."""
+        config, state, weights = load_arrays(path, cls)
+        model = cls(config, device=device)
+        model.__dict__.update(state)
+        model.network = model._make_network(
+            model.index.num_users, model.index.num_items, np.random.default_rng(0)
+        )
+        model.set_weights(weights)
+        return model
+
+
+class MFRecommender(TFRecommender):
+    """Biased matrix factorisation trained on ratings (TensorFlow).
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    name = "mf"
+    config_class = MFConfig
+
+    def _make_network(self, num_users: int, num_items: int, rng: np.random.Generator) -> MF:
+        return MF(num_users, num_items, self.config, self.global_mean, rng)
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        u = tf.constant(users)
+        return self.network.score_all(u).numpy().astype(np.float64)
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        weights = self.get_weights()
+        return (self.global_mean, weights["user_bias.embeddings"][:, 0].astype(np.float64),
+                weights["item_bias.embeddings"][:, 0].astype(np.float64))  # fmt: skip

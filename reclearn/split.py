@@ -1,0 +1,131 @@
+"""Splitting protocols: random, per-user stratified, global temporal, leave-last-out, k-fold.
+
+Every function takes a ratings frame and returns frames that are row subsets of it, so
+categorical ids keep the data set's one index space. Splits are disjoint and together
+hold every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from reclearn.interactions import validate_ratings
+
+
+def _check_fraction(test_fraction: float) -> None:
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+
+
+def _check(ratings: pd.DataFrame, *, need_time: bool = False) -> None:
+    validate_ratings(ratings, require_rating=False, what="ratings")
+    if need_time and "timestamp" not in ratings.columns:
+        raise ValueError(
+            f"this split orders ratings in time and needs a 'timestamp' column; "
+            f"ratings has {list(ratings.columns)}"
+        )
+
+
+def _take(ratings: pd.DataFrame, test_mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return ratings[~test_mask], ratings[test_mask]
+
+
+def random_split(
+    ratings: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a uniformly random ``test_fraction`` of all ratings.
+
+    Some test users or items may then have no training rating (they fall back to
+    biases at predict time), and training may contain ratings later than test ones.
+
+    Introduced in chapter "Data".
+    """
+    _check(ratings)
+    _check_fraction(test_fraction)
+    rng = np.random.default_rng(seed)
+    num_test = round(test_fraction * len(ratings))
+    test_mask = np.zeros(len(ratings), dtype=bool)
+    test_mask[rng.permutation(len(ratings))[:num_test]] = True
+    return _take(ratings, test_mask)
+
+
+def per_user_split(
+    ratings: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out ``test_fraction`` of each user's ratings at random (stratified by user).
+
+    Each user keeps at least one training rating; users with a single rating stay whole in
+    training. Every test user is therefore known at training time.
+
+    Introduced in chapter "Data".
+    """
+    _check(ratings)
+    _check_fraction(test_fraction)
+    rng = np.random.default_rng(seed)
+    users = pd.factorize(ratings["user_id"])[0]
+    order = np.lexsort((rng.random(len(ratings)), users))  # shuffled within each user
+    counts = np.bincount(users)
+    rank = np.empty(len(ratings), dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(len(ratings)) - np.repeat(starts, counts)
+    num_test = np.minimum(np.round(test_fraction * counts), counts - 1).astype(np.int64)
+    return _take(ratings, rank < num_test[users])
+
+
+def temporal_split(
+    ratings: pd.DataFrame, test_fraction: float = 0.2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out the latest ``test_fraction`` of ratings by one global cut-off time.
+
+    Every training rating is no later than every test rating (ties at the cut-off go to
+    training), the way a deployed system meets the future.
+
+    Introduced in chapter "Data".
+    """
+    _check(ratings, need_time=True)
+    _check_fraction(test_fraction)
+    times = ratings["timestamp"].to_numpy()
+    cutoff = np.sort(times)[len(times) - round(test_fraction * len(times)) - 1]
+    test_mask = times > cutoff
+    if not test_mask.any():
+        raise ValueError(
+            f"every rating is at or before the cut-off time {cutoff}; "
+            "a temporal split needs distinct timestamps"
+        )
+    return _take(ratings, test_mask)
+
+
+def leave_last_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out each user's latest rating (ties broken by the larger row position).
+
+    Users with a single rating stay whole in training.
+
+    Introduced in chapter "Data".
+    """
+    _check(ratings, need_time=True)
+    users = pd.factorize(ratings["user_id"])[0]
+    order = np.lexsort((np.arange(len(ratings)), ratings["timestamp"].to_numpy(), users))
+    last = np.zeros(len(ratings), dtype=bool)
+    is_last_of_user = np.r_[users[order][1:] != users[order][:-1], True]
+    last[order[is_last_of_user]] = True
+    counts = np.bincount(users)
+    last &= counts[users] > 1
+    return _take(ratings, last)
+
+
+def kfold(ratings: pd.DataFrame, n_splits: int = 5, seed: int = 0) -> Iterator[tuple]:
+    """Yield ``(train, test)`` for each of ``n_splits`` random folds of the ratings.
+
+    The folds partition the rows; the same seed gives the same folds for every model.
+
+    Introduced in chapter "Matrix factorization".
+    """
+    _check(ratings)
+    if n_splits < 2 or n_splits > len(ratings):
+        raise ValueError(f"n_splits must be in [2, {len(ratings)}], got {n_splits}")
+    fold_of_row = np.random.default_rng(seed).permutation(len(ratings)) % n_splits
+    for fold in range(n_splits):
+        yield _take(ratings, fold_of_row == fold)
