@@ -10,6 +10,7 @@ import math
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from reclearn.base import Recommender, TrainingData, hold_out
 from reclearn.configs import MFConfig, TrainConfig
@@ -23,6 +24,24 @@ BACKEND = "tf"
 def resolve_device(device: str = "auto") -> str:
     """TensorFlow places work itself; this build of reclearn runs it on the CPU."""
     return "cpu"
+
+
+class Adam(keras.optimizers.Adam):
+    """Adam as in Kingma & Ba's Algorithm 1, which PyTorch follows: epsilon is added to
+    the bias-corrected sqrt(v_hat). Keras adds it before the correction, which changes the
+    early steps of parameters with tiny gradients (rarely seen users and items)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        step = ops.cast(self.iterations + 1, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, (gradient - m) * (1 - self.beta_1))
+        self.assign_add(v, (ops.square(gradient) - v) * (1 - self.beta_2))
+        m_hat = m / (1 - ops.power(ops.cast(self.beta_1, variable.dtype), step))
+        v_hat = v / (1 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
+        lr = ops.cast(learning_rate, variable.dtype)
+        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
 
 
 def fit_network(network, arrays: dict[str, np.ndarray], config: TrainConfig, *, device,
@@ -46,16 +65,17 @@ def fit_network(network, arrays: dict[str, np.ndarray], config: TrainConfig, *, 
     rng = np.random.default_rng([config.seed, 1])  # batch order; stream 0 drew the weights
     tensors = {name: tf.constant(a) for name, a in arrays.items()}
     size = len(next(iter(arrays.values())))
-    optimizer = keras.optimizers.Adam(
-        learning_rate=config.learning_rate, epsilon=config.adam_epsilon
-    )
+    optimizer = Adam(learning_rate=config.learning_rate, epsilon=config.adam_epsilon)
 
     @tf.function(reduce_retracing=True)
     def step(batch):
         with tf.GradientTape() as tape:
             loss = network.objective(**{name: tf.gather(t, batch) for name, t in tensors.items()})
         variables = network.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        # Dense gradients, as in PyTorch: Keras applies sparse embedding gradients
+        # (IndexedSlices) row by row, which double-counts Adam's moments for repeated rows.
+        gradients = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return loss
 
     history, best, best_state, stale = [], math.inf, None, 0
@@ -172,6 +192,7 @@ class TFRecommender(Recommender):
 
     def save(self, path) -> None:
         """Write weights, config and id index to an ``.npz`` file (no pickle)."""
+        self._check_fitted()
         save_arrays(path, self, self.get_weights())
 
     @classmethod
