@@ -110,7 +110,8 @@ class Recommender(abc.ABC):
         validate_ratings(train, rating_scale, what="train")
         self.index = IdIndex.from_frame(train)
         data = self._encode(train)
-        self.rating_scale = rating_scale or (float(data.ratings.min()), float(data.ratings.max()))
+        observed = train["rating"]
+        self.rating_scale = rating_scale or (float(observed.min()), float(observed.max()))
         self.global_mean = float(data.ratings.mean())
         self.user_known = np.bincount(data.users, minlength=data.num_users) > 0
         self.item_known = np.bincount(data.items, minlength=data.num_items) > 0

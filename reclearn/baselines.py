@@ -38,7 +38,10 @@ class SurpriseRecommender(Recommender):
     def __init__(self, algorithm: str, **params) -> None:
         super().__init__()
         if algorithm not in SURPRISE_DEFAULTS:
-            raise ValueError(f"unknown Surprise algorithm {algorithm!r}; use one of {list(SURPRISE_DEFAULTS)}")
+            raise ValueError(
+                f"unknown Surprise algorithm {algorithm!r}; use one of {list(SURPRISE_DEFAULTS)}"
+            )
+        _check_params(algorithm, params)
         self.algorithm = algorithm
         self.params = {**SURPRISE_DEFAULTS[algorithm], **params}
         self.name = f"surprise-{algorithm.lower()}"
@@ -49,7 +52,7 @@ class SurpriseRecommender(Recommender):
 
         params = dict(self.params)
         if self.algorithm == "NormalPredictor":  # it draws from NumPy's global RNG
-            np.random.seed(params.pop("random_state", 0))
+            np.random.seed(params.pop("random_state", 0))  # noqa: NPY002
         # Surprise's raw ids are our indices, so it sees exactly our rows.
         reader = surprise.Reader(rating_scale=self.rating_scale)
         frame = _frame(data)
@@ -75,6 +78,21 @@ class SurpriseRecommender(Recommender):
 
     def __repr__(self) -> str:
         return f"SurpriseRecommender({self.algorithm!r}, {self.params})"
+
+
+def _check_params(algorithm: str, params: dict) -> None:
+    """Reject options the Surprise algorithm does not take, listing those it does."""
+    import inspect
+
+    import surprise
+
+    signature = inspect.signature(getattr(surprise, algorithm).__init__)
+    accepted = [p for p in signature.parameters if p not in ("self", "args", "kwargs")]
+    unknown = sorted(set(params) - set(accepted) - {"random_state"})
+    if unknown:
+        raise ValueError(
+            f"Surprise {algorithm} has no option(s) {unknown}; valid options: {accepted}"
+        )
 
 
 def _frame(data: TrainingData):

@@ -132,7 +132,8 @@ def available() -> pd.DataFrame:
 def _bundled_licence() -> str:
     return (
         "GroupLens MovieLens licence: research and non-commercial use; redistribution "
-        "under the same conditions; cite Harper & Konstan (2015). See data/ml-latest-small/README.txt."
+        "under the same conditions; cite Harper & Konstan (2015). "
+        "See data/ml-latest-small/README.txt."
     )
 
 

@@ -159,4 +159,3 @@ def _lookup(index: pd.Index, ids) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.categories.equals(index):
         return series.cat.codes.to_numpy(np.int64)
     return index.get_indexer(series.astype(str).astype(object)).astype(np.int64)
-

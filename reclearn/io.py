@@ -64,8 +64,9 @@ def load_arrays(path, cls) -> tuple[object, dict, dict[str, np.ndarray]]:
         weights = {k.removeprefix("weight/"): npz[k] for k in npz.files if k.startswith("weight/")}
         counts = npz["seen_counts"]
         state = {
-            "index": IdIndex(pd.Index(npz["user_ids"].astype(object)),
-                             pd.Index(npz["item_ids"].astype(object))),  # fmt: skip
+            "index": IdIndex(
+                pd.Index(npz["user_ids"].astype(object)), pd.Index(npz["item_ids"].astype(object))
+            ),  # fmt: skip
             "global_mean": meta["global_mean"],
             "rating_scale": tuple(meta["rating_scale"]),
             "user_known": npz["user_known"],

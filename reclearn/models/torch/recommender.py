@@ -143,14 +143,13 @@ class TorchRecommender(Recommender):
         self.network.to(self.device)
         arrays = {"users": data.users, "items": data.items, "ratings": data.ratings}
 
-        def monitor() -> dict:
-            scores = {"train_rmse": self._rmse(data)}
-            if validation is not None and len(validation.ratings):
-                scores["val_rmse"] = self._rmse(validation)
-            return scores
+        def monitor() -> dict:  # learning curves, when there is a validation set
+            return {"train_rmse": self._rmse(data), "val_rmse": self._rmse(validation)}
 
+        watch = validation is not None and len(validation.ratings) > 0
         self.history = fit_network(self.network, arrays, config, device=self.device,
-                                   monitor=monitor, desc=f"{self.name} ({BACKEND})")  # fmt: skip
+                                   monitor=monitor if watch else None,
+                                   desc=f"{self.name} ({BACKEND})")  # fmt: skip
 
     @torch.no_grad()
     def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -171,6 +170,7 @@ class TorchRecommender(Recommender):
 
     def save(self, path) -> None:
         """Write weights, config and id index to an ``.npz`` file (no pickle)."""
+        self._check_fitted()
         save_arrays(path, self, self.get_weights())
 
     @classmethod
@@ -208,4 +208,3 @@ class MFRecommender(TorchRecommender):
         weights = self.get_weights()
         return (self.global_mean, weights["user_bias.embeddings"][:, 0].astype(np.float64),
                 weights["item_bias.embeddings"][:, 0].astype(np.float64))  # fmt: skip
-

@@ -1,0 +1,60 @@
+# reclearn — build the book, run the tests, run the benchmarks.
+#   make book    execute every chapter from a clean cache and build _build/html
+#   make test    lint, format check and pytest
+#   make bench   run benchmarks/run.py and refresh the README table
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Quieter TensorFlow, one-line progress in the static HTML.
+BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
+
+.PHONY: help venv book test lint format bench clean distclean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -e . --no-deps
+	touch $@
+
+venv: $(STAMP)  ## create .venv and install the pinned stack
+
+book: $(STAMP)  ## execute every chapter (clean cache) and build _build/html
+	rm -rf _build
+	$(BOOK_ENV) $(BIN)/jupyter-book build . -W -n
+	@echo "Open _build/html/index.html"
+
+test: $(STAMP)  ## ruff check, ruff format --check, pytest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff check only
+	$(BIN)/ruff check .
+
+format: $(STAMP)  ## rewrite code with ruff (fix + format)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## run the benchmarks and update README.md
+	$(BOOK_ENV) $(BIN)/python benchmarks/run.py
+
+clean:  ## remove build outputs and caches (keeps .venv)
+	rm -rf _build .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+	find . -path ./$(VENV) -prune -o -name '*.egg-info' -type d -print0 | xargs -0 rm -rf
+
+distclean: clean  ## also remove .venv
+	rm -rf $(VENV)

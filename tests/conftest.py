@@ -1,0 +1,22 @@
+"""Shared fixtures. Training in tests stays tiny: the suite runs in minutes on two cores."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import pytest
+
+import reclearn
+
+
+@pytest.fixture(scope="session")
+def movielens():
+    """The bundled ml-latest-small (loaded once per session; tests must not mutate it)."""
+    return reclearn.load_dataset("ml-latest-small")
+
+
+@pytest.fixture(scope="session")
+def small():
+    """A small synthetic data set: 60 users, 50 items, 900 ratings."""
+    return reclearn.make_synthetic(num_users=60, num_items=50, density=0.3, seed=0)

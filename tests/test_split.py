@@ -1,0 +1,137 @@
+"""Splits are disjoint, cover every row, share one index space and never leak."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reclearn import split
+
+
+def assert_partition(ratings, train, test):
+    assert train.index.intersection(test.index).empty
+    assert train.index.union(test.index).equals(ratings.index)
+    assert len(train) + len(test) == len(ratings)
+    for column in ("user_id", "item_id"):
+        categories = ratings[column].cat.categories
+        assert train[column].cat.categories.equals(categories)
+        assert test[column].cat.categories.equals(categories)
+
+
+@pytest.fixture(scope="module")
+def ratings(movielens):
+    return movielens.ratings
+
+
+@pytest.mark.parametrize(
+    "splitter",
+    [split.random_split, split.per_user_split, split.temporal_split, split.leave_last_out],
+)
+def test_every_split_is_a_disjoint_cover_in_one_index_space(ratings, splitter):
+    train, test = splitter(ratings)
+    assert_partition(ratings, train, test)
+    pd.testing.assert_frame_equal(train, ratings.loc[train.index])  # rows unchanged
+
+
+def test_random_split_holds_out_the_rounded_fraction(ratings):
+    train, test = split.random_split(ratings, test_fraction=0.2, seed=0)
+    assert len(test) == round(0.2 * 100_836) == 20_167
+    assert len(train) == 80_669
+
+
+def test_random_split_is_deterministic_for_a_seed(ratings):
+    _, test = split.random_split(ratings, seed=1)
+    _, again = split.random_split(ratings, seed=1)
+    _, other = split.random_split(ratings, seed=2)
+    assert test.index.equals(again.index)
+    assert not test.index.equals(other.index)
+
+
+def test_per_user_split_keeps_every_test_user_in_train(ratings):
+    train, test = split.per_user_split(ratings, test_fraction=0.2, seed=0)
+    assert set(test.user_id) <= set(train.user_id)
+    assert set(train.user_id) == set(ratings.user_id)  # nobody lost from training
+
+
+def test_per_user_split_holds_out_the_rounded_fraction_of_each_user(ratings):
+    train, test = split.per_user_split(ratings, test_fraction=0.2, seed=0)
+    counts = ratings.groupby("user_id", observed=True).size()
+    held = test.groupby("user_id", observed=True).size().reindex(counts.index, fill_value=0)
+    expected = np.minimum(np.round(0.2 * counts), counts - 1)
+    assert (held == expected).all()
+
+
+def test_per_user_split_keeps_single_rating_users_in_train():
+    ratings = pd.DataFrame(
+        {"user_id": ["a", "b", "b", "b", "b", "b"], "item_id": list("xxyzvw"), "rating": 1.0}
+    )
+    train, test = split.per_user_split(ratings, test_fraction=0.4, seed=0)
+    assert list(test.user_id) == ["b", "b"]
+    assert "a" in set(train.user_id)
+
+
+def test_temporal_split_puts_every_test_rating_after_every_train_rating(ratings):
+    train, test = split.temporal_split(ratings, test_fraction=0.2)
+    assert train.timestamp.max() <= test.timestamp.min()
+    assert len(test) == pytest.approx(0.2 * len(ratings), abs=5)  # ties at the cut stay in train
+
+
+def test_temporal_split_sends_ties_at_the_cutoff_to_training():
+    ratings = pd.DataFrame(
+        {"user_id": list("abcd"), "item_id": list("wxyz"), "rating": 1.0, "timestamp": [1, 2, 2, 3]}
+    )
+    train, test = split.temporal_split(ratings, test_fraction=0.5)
+    assert list(train.timestamp) == [1, 2, 2]
+    assert list(test.timestamp) == [3]
+
+
+def test_leave_last_out_holds_out_each_users_latest_rating(ratings):
+    train, test = split.leave_last_out(ratings)
+    counts = ratings.groupby("user_id", observed=True).size()
+    assert test.user_id.value_counts().eq(1).all()
+    assert set(test.user_id) == set(counts.index[counts > 1])
+    latest_in_train = train.groupby("user_id", observed=True).timestamp.max()
+    assert (test.set_index("user_id").timestamp >= latest_in_train[test.user_id].to_numpy()).all()
+
+
+def test_leave_last_out_breaks_time_ties_by_row_position_and_keeps_single_users():
+    ratings = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b"],
+            "item_id": ["x", "y", "z", "x"],
+            "rating": 1.0,
+            "timestamp": [5, 7, 7, 1],
+        }
+    )
+    train, test = split.leave_last_out(ratings)
+    assert list(test.index) == [2]
+    assert list(train.index) == [0, 1, 3]
+
+
+def test_kfold_folds_partition_the_rows(ratings):
+    folds = list(split.kfold(ratings, n_splits=5, seed=0))
+    assert len(folds) == 5
+    for train, test in folds:
+        assert_partition(ratings, train, test)
+        assert len(test) in (20_167, 20_168)
+    tests = [test.index for _, test in folds]
+    combined = tests[0].append(tests[1:])
+    assert combined.is_unique
+    assert combined.sort_values().equals(ratings.index)
+
+
+def test_kfold_is_deterministic_for_a_seed_and_differs_for_another(ratings):
+    first = [test.index for _, test in split.kfold(ratings, seed=0)]
+    again = [test.index for _, test in split.kfold(ratings, seed=0)]
+    other = [test.index for _, test in split.kfold(ratings, seed=1)]
+    assert all(a.equals(b) for a, b in zip(first, again, strict=True))
+    assert not any(a.equals(b) for a, b in zip(first, other, strict=True))
+
+
+def test_splits_of_a_frame_with_plain_string_ids_work():
+    ratings = pd.DataFrame(
+        {"user_id": list("aabbcc"), "item_id": list("xyxyxy"), "rating": 3.0,
+         "timestamp": range(6)}
+    )  # fmt: skip
+    train, test = split.random_split(ratings, test_fraction=0.5, seed=0)
+    assert len(test) == 3
+    assert train.index.union(test.index).equals(ratings.index)
