@@ -59,6 +59,8 @@ class Recommender(abc.ABC):
     """
 
     name: str = "recommender"
+    clip_predictions: bool = True
+    """Rating predictors clip to the rating scale; ranking models return raw scores."""
     fallback_shrinkage: float = 10.0
     """Damping of the bias estimates used for unknown ids (subclasses may learn their own)."""
 
@@ -133,8 +135,8 @@ class Recommender(abc.ABC):
         """Predicted ratings for the rows of ``frame`` (columns ``user_id``, ``item_id``).
 
         Pairs with an unknown user or item get ``mu + b_u + b_i`` with the unknown side's
-        bias left out; ``result.num_fallback`` says how many. Predictions are clipped to
-        the rating scale.
+        bias left out; ``result.num_fallback`` says how many. Rating predictors clip to the
+        rating scale; ranking models (``clip_predictions = False``) return raw scores.
         """
         self._check_fitted()
         validate_ratings(frame, require_rating=False, what="frame to predict")
@@ -154,7 +156,9 @@ class Recommender(abc.ABC):
             + np.where(user_ok, b_u[np.maximum(users, 0)], 0.0)[fallback]
             + np.where(item_ok, b_i[np.maximum(items, 0)], 0.0)[fallback]
         )
-        return Predictions(np.clip(scores, *self.rating_scale), fallback)
+        if self.clip_predictions:
+            scores = np.clip(scores, *self.rating_scale)
+        return Predictions(scores, fallback)
 
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
         """Top-``k`` items for each raw user id, best first.
