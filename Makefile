@@ -1,7 +1,7 @@
 # reclearn — build the book, run the tests, run the benchmarks.
 #   make book    execute every chapter from a clean cache and build _build/html
 #   make test    lint, format check and pytest
-#   make bench   run benchmarks/run.py and refresh the README table
+#   make bench   run benchmarks/run.py (refreshes the README table) and benchmarks/ranking.py
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -50,6 +50,7 @@ format: $(STAMP)  ## rewrite code with ruff (fix + format)
 
 bench: $(STAMP)  ## run the benchmarks and update README.md
 	$(BOOK_ENV) $(BIN)/python benchmarks/run.py
+	$(BOOK_ENV) $(BIN)/python benchmarks/ranking.py
 
 clean:  ## remove build outputs and caches (keeps .venv)
 	rm -rf _build .pytest_cache .ruff_cache

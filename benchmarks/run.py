@@ -10,16 +10,13 @@ they do not). Run ``python benchmarks/run.py --help`` for the options.
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib
-import os
-import platform
 import re
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+from common import machine, torch_device, versions, write_atomic
 
 import reclearn
 from reclearn import metrics
@@ -41,7 +38,6 @@ MODELS = {
 }
 QUICK_MODELS = ["mf-torch", "mf-tf", "surprise-baseline", "surprise-svd"]
 QUICK_FOLDS = 2
-VERSIONED = ("torch", "tensorflow", "keras", "surprise", "numpy", "pandas")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -131,27 +127,11 @@ def _pm(mean: float, std: float, digits: int) -> str:
 def header(used: int, n_splits: int, seed: int, num_ratings: int) -> str:
     """One line naming the data, folds, date, machine and library versions."""
     folds = f"{n_splits}" if used == n_splits else f"{used} of {n_splits}"
-    machine = platform.processor() or platform.machine()
-    versions = ", ".join(f"{pkg} {_version(pkg)}" for pkg in VERSIONED)
     return (
         f"{DATA} ({num_ratings:,} ratings), {folds} random folds (seed {seed}), "
-        f"{datetime.date.today().isoformat()}, {machine} with {os.cpu_count()} CPUs "
-        f"(torch device: {_torch_device()}); {versions}. Deep backends warmed up with one "
-        "untimed fit before timing; times in seconds."
+        f"{machine()} (torch device: {torch_device()}); {versions()}. Deep backends warmed "
+        "up with one untimed fit before timing; times in seconds."
     )
-
-
-def _version(module: str) -> str:
-    try:
-        return importlib.import_module(module).__version__
-    except ImportError:
-        return "n/a"
-
-
-def _torch_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def markdown(summary: pd.DataFrame, head: str) -> str:
@@ -174,13 +154,6 @@ def markdown(summary: pd.DataFrame, head: str) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a ``.tmp`` file and ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def update_readme(table: str) -> bool:

@@ -1,14 +1,18 @@
-"""Baselines behind the Recommender interface: scikit-surprise's rating predictors.
+"""Baselines behind the Recommender interface: scikit-surprise's rating predictors and
+simple ranking models in NumPy/SciPy (popularity, ItemKNN, EASE).
 
-Surprise is imported only when a baseline is fitted, so ``import reclearn`` stays light.
-They see exactly the rows reclearn's models see: the same frames, the same splits.
+Surprise and SciPy are imported only when a baseline is fitted, so ``import reclearn``
+stays light. They see exactly the rows reclearn's models see: the same frames, the same
+splits.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from reclearn.base import Recommender, TrainingData
+from reclearn.sampling import implicit
 
 SURPRISE_DEFAULTS = {
     # Surprise's own defaults, except seeds (fixed for reproducibility) and
@@ -96,6 +100,280 @@ def _check_params(algorithm: str, params: dict) -> None:
 
 
 def _frame(data: TrainingData):
-    import pandas as pd
-
     return pd.DataFrame({"user": data.users, "item": data.items, "rating": data.ratings})
+
+
+# --- simple ranking baselines (NumPy/SciPy) ----------------------------------------
+
+
+class RankingBaseline(Recommender):
+    """Shared plumbing of the NumPy ranking baselines: implicit interactions, popularity
+    fallback, pair scores gathered from user score rows.
+
+    Subclasses implement ``_fit_model(matrix, data, validation)`` and ``_score_users``.
+    Users unknown at training time get the most popular items (``_biases``); ``predict``
+    returns raw ranking scores (not ratings), so fallback rows (popularity counts) and model
+    rows are on different scales.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    backend = "numpy"
+    clip_predictions = False
+
+    def __init__(self, threshold: float | None = None) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def _interactions(self, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+        """(users, items) of the rows that count as interactions (``sampling.implicit``)."""
+        kept = implicit(pd.DataFrame({"rating": data.ratings}), self.threshold).index
+        return data.users[kept], data.items[kept]
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        users, items = self._interactions(data)
+        matrix = _binary_matrix(users, items, data.num_users, data.num_items)
+        self.popularity_ = np.asarray(matrix.sum(axis=0)).ravel()
+        self._fit_model(matrix, data, validation)
+
+    def _fit_model(self, matrix, data: TrainingData, validation: TrainingData | None) -> None:
+        """Learn from the binary user-item matrix (scipy CSR, shape (num_users, num_items))."""
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """Zero global and user terms and popularity as the item term: unknown users get
+        the most popular items."""
+        return 0.0, np.zeros(self.index.num_users), self.popularity_.astype(np.float64)
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Scores of (user, item) pairs, gathered from score rows of 256 users at a time."""
+        users = np.asarray(users, dtype=np.int64)
+        distinct, inverse = np.unique(users, return_inverse=True)
+        out = np.empty(len(users))
+        for start in range(0, len(distinct), 256):
+            in_batch = (inverse >= start) & (inverse < start + 256)
+            rows = self._score_users(distinct[start : start + 256])
+            out[in_batch] = rows[inverse[in_batch] - start, np.asarray(items)[in_batch]]
+        return out
+
+
+class PopularityRecommender(RankingBaseline):
+    """Score of an item = number of training interactions with it, the same for every user.
+
+    Args:
+        threshold: Count only ratings ``>= threshold`` (default: every rating).
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "pop"
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Popularity of every item for each user, shape (len(users), num_items)."""
+        return np.tile(self.popularity_.astype(np.float64), (len(users), 1))
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.popularity_[np.asarray(items)].astype(np.float64)
+
+    def __repr__(self) -> str:
+        return f"PopularityRecommender(threshold={self.threshold})"
+
+
+class ItemKNNRecommender(RankingBaseline):
+    """Item-based nearest neighbours with shrunk cosine similarity.
+
+    On the binary user-item matrix ``X``, ``sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrinkage)``
+    (columns ``x_i``; an item is not its own neighbour). Each item ``j`` keeps its ``k``
+    most similar items ``i`` (the weight matrix ``W`` keeps ``k`` entries per column) and a
+    user's score for ``j`` is the sum of ``W[i, j]`` over the items ``i`` the user
+    interacted with.
+
+    Args:
+        k: Neighbours kept per item.
+        shrinkage: Added to the cosine's denominator; damps similarities built on few
+            common users.
+        threshold: Count only ratings ``>= threshold`` (default: every rating).
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "itemknn"
+
+    def __init__(self, k: int = 100, shrinkage: float = 10.0, threshold: float | None = None):
+        super().__init__(threshold)
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be an integer of at least 1, got {k!r}")
+        if shrinkage < 0:
+            raise ValueError(f"shrinkage must be non-negative, got {shrinkage}")
+        self.k, self.shrinkage = int(k), float(shrinkage)
+
+    def _fit_model(self, matrix, data, validation) -> None:
+        from scipy import sparse
+
+        num_items = matrix.shape[1]
+        k = min(self.k, num_items - 1)
+        norms = np.sqrt(np.asarray(matrix.sum(axis=0)).ravel())
+        transposed = matrix.T.tocsr()
+        rows, cols, values = [], [], []
+        for start in range(0, num_items, 1024):  # 1024 columns of similarities at a time
+            block = np.arange(start, min(start + 1024, num_items))
+            dot = transposed @ matrix[:, block].toarray()  # (num_items, block)
+            denominator = norms[:, None] * norms[None, block] + self.shrinkage
+            sim = np.divide(dot, denominator, out=np.zeros_like(dot), where=denominator > 0)
+            sim[block, np.arange(len(block))] = 0.0
+            if k < 1:
+                continue
+            top = np.argpartition(-sim, k - 1, axis=0)[:k]  # (k, block)
+            top_values = np.take_along_axis(sim, top, axis=0)
+            keep = top_values > 0
+            rows.append(top[keep])
+            cols.append(np.broadcast_to(block, top.shape)[keep])
+            values.append(top_values[keep])
+        self.weights_ = sparse.csr_matrix(
+            (np.concatenate(values or [[]]), (np.concatenate(rows or [[]]).astype(np.int64),
+             np.concatenate(cols or [[]]).astype(np.int64))),
+            shape=(num_items, num_items),
+        )  # fmt: skip
+        self._matrix = matrix
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Sums of neighbour weights, shape (len(users), num_items)."""
+        return (self._matrix[np.asarray(users)] @ self.weights_).toarray()
+
+    def __repr__(self) -> str:
+        return (
+            f"ItemKNNRecommender(k={self.k}, shrinkage={self.shrinkage}, "
+            f"threshold={self.threshold})"
+        )
+
+
+class EASERecommender(RankingBaseline):
+    """EASE (Steck 2019): a linear item-item model with a zero diagonal, in closed form.
+
+    ``B = argmin |X - X B|^2 + l2 |B|^2`` subject to ``diag(B) = 0`` is
+    ``B = I - P diag(1 / diag(P))`` with ``P = (X^T X + l2 I)^-1``; the scores are ``X B``.
+    When there are fewer users than items the scores are computed through the identity
+    ``X P = (X X^T + l2 I)^-1 X``, which inverts a (num_users, num_users) matrix and never
+    forms ``B`` (``weights_`` is then ``None``). One eigendecomposition serves every
+    ``l2``, so tuning costs little.
+
+    Tuning: if ``fit`` gets a ``validation`` frame (or ``validation_fraction > 0`` holds out
+    a random part of train), every value of ``l2_grid`` is scored by NDCG@10 (full protocol)
+    on it and the best is kept in ``l2_`` (all scores in ``validation_ndcg_``); the final
+    model is fitted on the training rows only (all of train when the validation rows were
+    held out of it). Otherwise ``l2_ = l2``.
+
+    Args:
+        l2: The penalty ``lambda`` used without validation.
+        l2_grid: Values of ``lambda`` tried when there is validation data.
+        threshold: Count only ratings ``>= threshold`` (default: every rating).
+        validation_fraction: Hold out this fraction of train to tune on when no
+            validation frame is passed (0: no tuning).
+        seed: Seed of that hold-out.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "ease"
+
+    def __init__(
+        self,
+        l2: float = 500.0,
+        l2_grid: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0),
+        threshold: float | None = None,
+        validation_fraction: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(threshold)
+        grid = tuple(float(v) for v in l2_grid)
+        if l2 <= 0 or not grid or min(grid) <= 0:
+            raise ValueError(f"l2 and every value of l2_grid must be positive; got {l2}, {grid}")
+        if not 0 <= validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
+        self.l2, self.l2_grid = float(l2), grid
+        self.validation_fraction, self.seed = validation_fraction, seed
+
+    def _fit_model(self, matrix, data, validation) -> None:
+        from reclearn.base import hold_out
+
+        if validation is None and self.validation_fraction > 0:
+            part, validation = hold_out(data, self.validation_fraction, self.seed)
+            users, items = self._interactions(part)
+            tune_on = _binary_matrix(users, items, data.num_users, data.num_items)
+            seen_data = part
+        else:
+            tune_on, seen_data = matrix, data
+        self.validation_ndcg_ = {}
+        self.l2_ = self.l2
+        decomposed = False
+        if validation is not None and len(validation.users):
+            self.validation_ndcg_ = self._tune(tune_on, seen_data, validation)
+            self.l2_ = max(self.validation_ndcg_, key=self.validation_ndcg_.get)
+            decomposed = tune_on is matrix
+        if not decomposed:
+            self._decompose(matrix)
+        self.scores_, self.weights_ = self._solve(self.l2_, with_weights=True)
+
+    def _tune(self, matrix, data: TrainingData, validation: TrainingData) -> dict[float, float]:
+        """NDCG@10 on the validation rows for each ``l2`` of the grid."""
+        from reclearn.evaluate import full_protocol
+        from reclearn.sampling import PositiveSets
+
+        val_users, val_items = self._interactions(validation)
+        seen = PositiveSets(data.users, data.items, data.num_users, data.num_items)
+        fresh = ~seen.contains(val_users, val_items)
+        known_item = np.bincount(data.items, minlength=data.num_items) > 0
+        self._decompose(matrix)
+        result = {}
+        for l2 in self.l2_grid:
+            scores, _ = self._solve(l2, with_weights=False)
+            ndcg = full_protocol(
+                lambda users, s=scores: s[users], val_users[fresh], val_items[fresh],
+                seen, known_item, k=10, names=["ndcg"],
+            )  # fmt: skip
+            result[l2] = float(ndcg.mean()) if len(ndcg) else np.nan
+        return result
+
+    def _decompose(self, matrix) -> None:
+        """Eigendecomposition of the smaller Gram matrix of ``matrix``."""
+        self._x = matrix
+        self._dual = matrix.shape[0] < matrix.shape[1]
+        gram = (matrix @ matrix.T) if self._dual else (matrix.T @ matrix)
+        eigenvalues, self._eigenvectors = np.linalg.eigh(gram.toarray())
+        self._eigenvalues = np.maximum(eigenvalues, 0.0)
+
+    def _solve(self, l2: float, with_weights: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """(scores X B of every user, B or None) for one ``l2``."""
+        vectors = self._eigenvectors
+        inverse = (vectors / (self._eigenvalues + l2)) @ vectors.T
+        dense = self._x.toarray()
+        weights = None
+        if self._dual:  # X P = (X X^T + l2 I)^-1 X
+            x_p = inverse @ dense
+            diag_p = (1.0 - np.asarray(self._x.multiply(x_p).sum(axis=0)).ravel()) / l2
+        else:  # P = (X^T X + l2 I)^-1
+            x_p = dense @ inverse
+            diag_p = np.diag(inverse).copy()
+            if with_weights:
+                weights = -inverse / diag_p
+                np.fill_diagonal(weights, 0.0)
+        return dense - x_p / diag_p, weights
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        """Rows of ``X B``, shape (len(users), num_items)."""
+        return self.scores_[np.asarray(users)]
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.scores_[np.asarray(users), np.asarray(items)]
+
+    def __repr__(self) -> str:
+        return f"EASERecommender(l2={self.l2}, l2_grid={self.l2_grid}, threshold={self.threshold})"
+
+
+def _binary_matrix(users: np.ndarray, items: np.ndarray, num_users: int, num_items: int):
+    """The binary user-item matrix, scipy CSR of shape (num_users, num_items), float64."""
+    from scipy import sparse
+
+    matrix = sparse.csr_matrix((np.ones(len(users)), (users, items)), shape=(num_users, num_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix

@@ -1,4 +1,4 @@
-"""Rating metrics (NumPy): every backend's scores are judged by the same code."""
+"""Rating and ranking metrics (NumPy): every backend's scores are judged by the same code."""
 
 from __future__ import annotations
 
@@ -31,3 +31,202 @@ def mae(predicted, actual) -> float:
     """
     predicted, actual = _pair(predicted, actual)
     return float(np.mean(np.abs(predicted - actual)))
+
+
+# --- ranking metrics ----------------------------------------------------------------
+#
+# Every ranking metric below judges one user from the 1-based ranks of that user's
+# relevant items among the user's candidates, as returned by ``rank_of_targets``.
+
+RANKING_METRICS = ("hr", "ndcg", "precision", "recall", "map", "mrr", "auc")
+"""Names accepted by ``reclearn.evaluate.evaluate_ranking``; the first five take ``@k``."""
+
+
+def rank_of_targets(scores_of_candidates, target_mask) -> np.ndarray:
+    """1-based ranks of the relevant candidates when candidates are sorted by score.
+
+    Ties are broken pessimistically: a relevant item tied with others is ranked after all
+    of the non-relevant items it ties with, and tied relevant items among themselves in
+    candidate order, so every relevant item gets the worst position its score allows and
+    the ranks are distinct. A model that gives every item the same score therefore earns
+    the worst value of every metric, not an average one. For a single relevant item ``r``
+    the rank is ``1 + #(candidates scoring higher) + #(other candidates scoring equal)``.
+
+    Args:
+        scores_of_candidates: Scores, shape (n,), higher is better; ``-inf`` is allowed
+            (an item the model cannot score), NaN is not.
+        target_mask: Booleans, shape (n,), True for the relevant candidates.
+
+    Returns:
+        Ranks of the relevant candidates, shape (number of True in ``target_mask``,),
+        int64, in the order the relevant candidates appear in ``scores_of_candidates``.
+
+    Raises:
+        ValueError: Empty candidates, mismatched shapes, a non-boolean mask or NaN scores.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    scores = np.asarray(scores_of_candidates, dtype=np.float64)
+    mask = np.asarray(target_mask)
+    if scores.ndim != 1 or mask.shape != scores.shape:
+        raise ValueError(
+            f"scores_of_candidates must be 1-D and target_mask of the same shape; got "
+            f"{scores.shape} and {mask.shape}"
+        )
+    if scores.size == 0:
+        raise ValueError("cannot rank an empty list of candidates")
+    if mask.dtype != bool:
+        raise ValueError(f"target_mask must be boolean, got dtype {mask.dtype}")
+    if np.isnan(scores).any():
+        raise ValueError(
+            f"scores_of_candidates has NaN at position {int(np.flatnonzero(np.isnan(scores))[0])}"
+        )
+    # rank = 1 + (candidates scoring higher) + (non-relevant ones scoring equal)
+    #          + (relevant ones scoring equal that come earlier in the candidate list)
+    targets, others = scores[mask], scores[~mask]
+    if targets.size <= 8:  # a few targets: compare directly, no sort
+        higher = (scores[None, :] > targets[:, None]).sum(axis=1)
+        tied = (others[None, :] == targets[:, None]).sum(axis=1)
+    else:
+        ordered, ordered_others = np.sort(scores), np.sort(others)
+        higher = scores.size - np.searchsorted(ordered, targets, side="right")
+        tied = np.searchsorted(ordered_others, targets, side="right") - np.searchsorted(
+            ordered_others, targets, side="left"
+        )
+    order = np.argsort(targets, kind="stable")
+    ordered_targets = targets[order]
+    earlier = np.empty(targets.size, dtype=np.int64)
+    earlier[order] = np.arange(targets.size) - np.searchsorted(ordered_targets, ordered_targets)
+    return (1 + higher + tied + earlier).astype(np.int64)
+
+
+def _ranks(ranks, k: int | None = None, n_relevant: int | None = None):
+    """Check a user's ranks (and k); return (ranks, n_relevant)."""
+    ranks = np.asarray(ranks)
+    if ranks.ndim != 1:
+        raise ValueError(f"ranks must be 1-D, got shape {ranks.shape}")
+    if ranks.size and (not np.issubdtype(ranks.dtype, np.integer) or ranks.min() < 1):
+        raise ValueError(f"ranks must be integers >= 1 (1 is the top), got {ranks[:5]}")
+    if k is not None and (not isinstance(k, (int, np.integer)) or k < 1):
+        raise ValueError(f"k must be an integer of at least 1, got {k!r}")
+    n_relevant = ranks.size if n_relevant is None else int(n_relevant)
+    if n_relevant < ranks.size:
+        raise ValueError(f"n_relevant={n_relevant} is smaller than the {ranks.size} ranks given")
+    if n_relevant == 0:
+        raise ValueError(
+            "a user with no relevant items has no ranking metric; skip the user "
+            "(evaluate_ranking skips and counts such users)"
+        )
+    return np.sort(ranks), n_relevant
+
+
+def hit_rate_at_k(ranks, k: int, n_relevant: int | None = None) -> float:
+    """HR@k: 1.0 if some relevant item is ranked in the top ``k``, else 0.0.
+
+    Args:
+        ranks: 1-based ranks of the user's relevant items, shape (m,) (see
+            :func:`rank_of_targets`); items left out of a ranking may be omitted.
+        k: Cut-off, at least 1; a ``k`` longer than the list is allowed.
+        n_relevant: Number of relevant items (default ``len(ranks)``).
+
+    Raises:
+        ValueError: ``k < 1``, ranks below 1, or no relevant item.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, _ = _ranks(ranks, k, n_relevant)
+    return float(ranks.size > 0 and ranks[0] <= k)
+
+
+def ndcg_at_k(ranks, k: int, n_relevant: int | None = None) -> float:
+    """NDCG@k with binary relevance and the log2 discount.
+
+    ``DCG = sum over relevant ranks r <= k of 1 / log2(r + 1)``, divided by the ideal
+    DCG of ``min(n_relevant, k)`` relevant items at the top. Equals
+    ``sklearn.metrics.ndcg_score`` with binary ``y_true`` when no scores tie.
+
+    Args and Raises: as :func:`hit_rate_at_k`.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, n_relevant = _ranks(ranks, k, n_relevant)
+    hits = ranks[ranks <= k]
+    dcg = np.sum(1.0 / np.log2(hits + 1.0))
+    ideal = np.sum(1.0 / np.log2(np.arange(1, min(n_relevant, k) + 1) + 1.0))
+    return float(dcg / ideal)
+
+
+def precision_at_k(ranks, k: int, n_relevant: int | None = None) -> float:
+    """Precision@k: relevant items in the top ``k``, divided by ``k`` (even if fewer
+    candidates exist). Args and Raises: as :func:`hit_rate_at_k`.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, _ = _ranks(ranks, k, n_relevant)
+    return float(np.sum(ranks <= k) / k)
+
+
+def recall_at_k(ranks, k: int, n_relevant: int | None = None) -> float:
+    """Recall@k: relevant items in the top ``k``, divided by ``n_relevant``.
+
+    Args and Raises: as :func:`hit_rate_at_k`.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, n_relevant = _ranks(ranks, k, n_relevant)
+    return float(np.sum(ranks <= k) / n_relevant)
+
+
+def average_precision_at_k(ranks, k: int, n_relevant: int | None = None) -> float:
+    """AP@k (its mean over users is MAP@k).
+
+    The sum, over the relevant items ranked ``r <= k``, of the precision at ``r``
+    (relevant items within the top ``r``, divided by ``r``), divided by
+    ``min(n_relevant, k)``. Args and Raises: as :func:`hit_rate_at_k`.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, n_relevant = _ranks(ranks, k, n_relevant)
+    hits = ranks[ranks <= k]
+    precision_at_hits = np.arange(1, hits.size + 1) / hits
+    return float(precision_at_hits.sum() / min(n_relevant, k))
+
+
+def reciprocal_rank(ranks, n_relevant: int | None = None) -> float:
+    """1 / rank of the best-ranked relevant item (no cut-off; its mean is MRR).
+
+    Args and Raises: as :func:`hit_rate_at_k`, without ``k``; ranks omitted for items
+    left out of the ranking count as never found (0.0 if none is given).
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, _ = _ranks(ranks, None, n_relevant)
+    return float(1.0 / ranks[0]) if ranks.size else 0.0
+
+
+def auc(ranks, num_candidates: int) -> float:
+    """Area under the ROC curve of one user's ranking.
+
+    The fraction of (relevant, non-relevant) candidate pairs in which the relevant item
+    is ranked first. With the pessimistic ranks of :func:`rank_of_targets`, a tied pair
+    counts 0 (not 1/2): constant scores give AUC 0.
+
+    Args:
+        ranks: 1-based ranks of *all* the user's relevant candidates, shape (m,).
+        num_candidates: Number of candidates ranked, relevant ones included.
+
+    Raises:
+        ValueError: No relevant item, no non-relevant candidate, or a rank beyond
+            ``num_candidates``.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    ranks, n_relevant = _ranks(ranks)
+    num_negative = int(num_candidates) - n_relevant
+    if num_negative < 1:
+        raise ValueError("AUC needs at least one non-relevant candidate")
+    if ranks[-1] > num_candidates or np.unique(ranks).size != ranks.size:
+        raise ValueError(f"ranks must be distinct and at most num_candidates={num_candidates}")
+    # Non-relevant items ranked after the j-th relevant one (j = 0..m-1, best first).
+    below = (num_candidates - ranks) - (n_relevant - 1 - np.arange(n_relevant))
+    return float(below.sum() / (n_relevant * num_negative))

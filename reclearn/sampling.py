@@ -47,6 +47,11 @@ class PositiveSets:
         items = np.asarray(items, dtype=np.int64)
         if len(users) and (users.min() < 0 or items.min() < 0):
             raise ValueError("positive pairs must have known (non-negative) user and item indices")
+        if len(users) and (users.max() >= num_users or items.max() >= num_items):
+            raise ValueError(
+                f"user index {int(users.max())} or item index {int(items.max())} is out of "
+                f"range for num_users={num_users}, num_items={num_items}"
+            )
         pairs = np.unique(users * num_items + items)  # sorted, deduplicated
         self.num_users, self.num_items = num_users, num_items
         self.indices = pairs % num_items
@@ -99,6 +104,11 @@ def sample_negatives(
     Introduced in chapter "Deep collaborative filtering".
     """
     users = np.asarray(users, dtype=np.int64)
+    if len(users) and (users.min() < 0 or users.max() >= positives.num_users):
+        raise ValueError(
+            f"user indices must lie in [0, {positives.num_users}); got {int(users.min())} to "
+            f"{int(users.max())} (an unknown user, -1, has no positives to avoid)"
+        )
     free = positives.num_items - positives.counts()[users]
     if (free <= 0).any():
         raise ValueError("a user has interacted with every item: there is no negative to draw")
@@ -171,3 +181,51 @@ def load_negatives(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str)
     frame["negatives"] = frame["negatives"].str.split(" ")
     return frame
+
+
+def training_positives(users, items, ratings, num_users: int, num_items: int,
+                       threshold: float | None = None) -> PositiveSets:  # fmt: skip
+    """The positives of a training set given as index arrays: rows kept by :func:`implicit`.
+
+    Raises:
+        ValueError: No rating reaches the threshold.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    frame = implicit(pd.DataFrame({"user_id": users, "item_id": items, "rating": ratings}),
+                     threshold)  # fmt: skip
+    if len(frame) == 0:
+        raise ValueError(f"no training rating reaches the threshold {threshold}: no positives")
+    return PositiveSets(frame["user_id"].to_numpy(), frame["item_id"].to_numpy(),
+                        num_users, num_items)  # fmt: skip
+
+
+def epoch_sampler(positives: PositiveSets, num_negatives: int, *, replace: bool, seed: int,
+                  pairwise: bool = False):  # fmt: skip
+    """A function ``arrays(epoch)`` giving one epoch of training data, negatives drawn afresh.
+
+    Pointwise (``pairwise=False``): ``users``, ``items``, ``labels`` with every positive
+    (label 1) followed by ``num_negatives`` sampled items per positive (label 0).
+    Pairwise: ``users``, ``items`` (the positives) and ``negatives`` of shape
+    (num_positives, num_negatives). Each call draws the next epoch from one generator seeded
+    with ``seed``, so both backends see the same negatives in the same epochs.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    users = np.repeat(np.arange(positives.num_users), positives.counts())
+    items = positives.indices
+    rng = np.random.default_rng([seed, 3])  # 0: weights, 1: batch order, 2: validation split
+
+    def arrays(epoch: int) -> dict[str, np.ndarray]:
+        negatives = sample_negatives(positives, users, num_negatives, rng, replace=replace)
+        if pairwise:
+            return {"users": users, "items": items, "negatives": negatives}
+        labels = np.zeros(len(users) * (1 + num_negatives), dtype=np.float32)
+        labels[: len(users)] = 1.0
+        return {
+            "users": np.concatenate([users, np.repeat(users, num_negatives)]),
+            "items": np.concatenate([items, negatives.ravel()]),
+            "labels": labels,
+        }
+
+    return arrays
