@@ -64,3 +64,240 @@ class MFConfig(TrainConfig):
             raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
         if self.l2 < 0 or self.init_std < 0:
             raise ValueError("l2 and init_std must be non-negative")
+
+
+def _check_hidden(config) -> None:
+    """Accept a list for ``hidden`` (stored as a tuple); every width a positive int."""
+    hidden = config.hidden
+    if isinstance(hidden, list):
+        hidden = tuple(hidden)
+        object.__setattr__(config, "hidden", hidden)
+    if (
+        not isinstance(hidden, tuple)
+        or not hidden
+        or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden)
+    ):
+        raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {hidden!r}")
+
+
+@dataclass(frozen=True)
+class NeuralCFConfig(TrainConfig):
+    """Neural collaborative filtering for ratings: r_hat = mu + MLP([p_u ; q_i])."""
+
+    num_factors: int = 32
+    """Length k of every user and item vector."""
+    hidden: tuple[int, ...] = (64, 32)
+    """Widths of the ReLU layers between the concatenated vectors and the output."""
+    l2: float = 1e-4
+    """Weight of the squared-norm penalty on the vectors a batch touches."""
+    dropout: float = 0.0
+    """Dropout rate after each hidden layer (0: none; the twins then train identically)."""
+    init_std: float = 0.05
+    """Standard deviation of the normal initial vectors."""
+    epochs: int = 4
+    batch_size: int = 4096
+    learning_rate: float = 3e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_factors < 1:
+            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
+        _check_hidden(self)
+        if self.l2 < 0 or self.init_std < 0:
+            raise ValueError("l2 and init_std must be non-negative")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class ImplicitConfig(TrainConfig):
+    """Training on implicit feedback: positives from ratings, sampled negatives."""
+
+    num_negatives: int = 4
+    """Negatives drawn per positive, afresh every epoch."""
+    replace: bool = True
+    """Draw a positive's negatives with replacement (True) or as distinct items (False)."""
+    threshold: float | None = None
+    """A rating counts as an interaction if it is at least this; None: every rating does."""
+    init_std: float = 0.01
+    """Standard deviation of the normal initial vectors (dense kernels: Glorot uniform)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_negatives < 1:
+            raise ValueError(f"num_negatives must be at least 1, got {self.num_negatives}")
+        if not isinstance(self.replace, bool):
+            raise ValueError(f"replace must be True or False, got {self.replace!r}")
+        if self.init_std < 0:
+            raise ValueError(f"init_std must be non-negative, got {self.init_std}")
+        if self.patience or self.validation_fraction:
+            raise ValueError(
+                "implicit models do not monitor a validation RMSE: "
+                "leave patience and validation_fraction at 0"
+            )
+
+
+@dataclass(frozen=True)
+class GMFConfig(ImplicitConfig):
+    """Generalised matrix factorisation: logit = h . (p_u * q_i) + b (He et al. 2017)."""
+
+    num_factors: int = 32
+    """Length k of every user and item vector."""
+    l2: float = 1e-3
+    """Weight of the squared-norm penalty on the vectors a batch touches."""
+    epochs: int = 10
+    batch_size: int = 4096
+    learning_rate: float = 5e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_factors < 1:
+            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+
+
+@dataclass(frozen=True)
+class MLPConfig(ImplicitConfig):
+    """The MLP tower of NCF: logit = MLP([p_u ; q_i]), vectors of length hidden[0] // 2."""
+
+    hidden: tuple[int, ...] = (64, 32, 16)
+    """Widths of the ReLU layers; the user and item vectors have length hidden[0] // 2."""
+    l2: float = 1e-3
+    """Weight of the squared-norm penalty on the vectors a batch touches."""
+    epochs: int = 10
+    batch_size: int = 4096
+    learning_rate: float = 5e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_hidden(self)
+        if self.hidden[0] < 2:
+            raise ValueError(
+                f"hidden[0] must be at least 2 (vectors of hidden[0] // 2), got {self.hidden}"
+            )
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+
+
+@dataclass(frozen=True)
+class NeuMFConfig(ImplicitConfig):
+    """NeuMF: a GMF and an MLP tower side by side, joined by one output layer."""
+
+    num_factors: int = 32
+    """Length of the GMF user and item vectors."""
+    hidden: tuple[int, ...] = (64, 32, 16)
+    """Widths of the MLP tower's ReLU layers; its vectors have length hidden[0] // 2."""
+    l2: float = 1e-3
+    """Weight of the squared-norm penalty on the vectors a batch touches."""
+    alpha: float = 0.5
+    """With pre-training, the weight of the GMF side in the output layer (1 - alpha: MLP)."""
+    pretrain: bool = False
+    """Train a GMF and an MLP first (same settings) and start from their weights."""
+    epochs: int = 10
+    batch_size: int = 4096
+    learning_rate: float = 5e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_factors < 1:
+            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
+        _check_hidden(self)
+        if self.hidden[0] < 2:
+            raise ValueError(
+                f"hidden[0] must be at least 2 (vectors of hidden[0] // 2), got {self.hidden}"
+            )
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+
+
+@dataclass(frozen=True)
+class BPRConfig(ImplicitConfig):
+    """BPR-MF: x_ui = p_u . q_i + b_i, trained to rank each positive above its negatives."""
+
+    num_factors: int = 32
+    """Length k of every user and item vector."""
+    l2: float = 1e-3
+    """Weight of the squared-norm penalty on the vectors and biases a batch touches."""
+    epochs: int = 20
+    batch_size: int = 4096
+    learning_rate: float = 1e-2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_factors < 1:
+            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+
+
+@dataclass(frozen=True)
+class TwoTowerConfig(ImplicitConfig):
+    """A two-tower ranking model whose item tower reads the item's text: logit = p_u . q_i,
+    q_i = encoder(tokens of i) (+ the item's ID embedding if ``item_ids`` and i was rated)."""
+
+    encoder: str = "cnn"
+    """``"cnn"``: a 1-D convolution over the token sequence, max-pooled over positions;
+    ``"bag"``: the mean of the token embeddings (an embedding bag)."""
+    item_ids: bool = False
+    """Add an ID embedding to the vector of every item with training interactions (hybrid)."""
+    id_dropout: float = 0.5
+    """With ``item_ids``, the share of training rows whose item goes without its ID embedding,
+    so the content part learns to stand alone (Volkovs et al. 2017)."""
+    num_factors: int = 32
+    """Length k of the user vectors and of the item tower's output."""
+    token_dim: int = 16
+    """Length of every token embedding."""
+    num_filters: int = 32
+    """Convolution filters (channels) of the CNN encoder."""
+    kernel_size: int = 3
+    """Width, in tokens, of each filter (odd, so 'same' padding is symmetric)."""
+    max_tokens: int = 16
+    """Tokens per item kept (genres, decade, title, then tags)."""
+    min_count: int = 2
+    """A token is in the vocabulary if at least this many items contain it."""
+    use_tags: bool = True
+    """Include user-supplied tags in the item text (a brand-new item has none)."""
+    l2: float = 0.0
+    """Weight of the squared-norm penalty on the user and item vectors of a batch."""
+    num_negatives: int = 2
+    epochs: int = 5
+    batch_size: int = 2048
+    learning_rate: float = 5e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.encoder not in ("cnn", "bag"):
+            raise ValueError(f"encoder must be 'cnn' or 'bag', got {self.encoder!r}")
+        for name in ("num_factors", "token_dim", "num_filters", "max_tokens", "min_count"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd number, got {self.kernel_size}")
+        if not 0 <= self.id_dropout < 1:
+            raise ValueError(f"id_dropout must be in [0, 1), got {self.id_dropout}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+
+
+@dataclass(frozen=True)
+class ContentCNNConfig(TwoTowerConfig):
+    """Content-only two-tower model with the CNN text encoder."""
+
+    encoder: str = "cnn"
+
+
+@dataclass(frozen=True)
+class ContentBagConfig(TwoTowerConfig):
+    """Content-only two-tower model with the embedding-bag text encoder."""
+
+    encoder: str = "bag"
+
+
+@dataclass(frozen=True)
+class HybridConfig(TwoTowerConfig):
+    """Hybrid two-tower model: CNN text encoder plus ID embeddings for rated items."""
+
+    item_ids: bool = True

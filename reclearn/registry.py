@@ -5,13 +5,31 @@ from __future__ import annotations
 import importlib
 
 from reclearn.base import Recommender
-from reclearn.configs import MFConfig
+from reclearn.configs import (
+    BPRConfig,
+    ContentBagConfig,
+    ContentCNNConfig,
+    GMFConfig,
+    HybridConfig,
+    MFConfig,
+    MLPConfig,
+    NeuMFConfig,
+    NeuralCFConfig,
+)
 
 BACKENDS = ("torch", "tf")
 
 # name -> (recommender class name in models/<backend>/recommender.py, config class)
 DEEP_MODELS = {
     "mf": ("MFRecommender", MFConfig),
+    "neuralcf": ("NeuralCFRecommender", NeuralCFConfig),
+    "gmf": ("GMFRecommender", GMFConfig),
+    "mlp": ("MLPRecommender", MLPConfig),
+    "neumf": ("NeuMFRecommender", NeuMFConfig),
+    "bpr-mf": ("BPRRecommender", BPRConfig),
+    "content-cnn": ("ContentCNNRecommender", ContentCNNConfig),
+    "content-bag": ("ContentBagRecommender", ContentBagConfig),
+    "hybrid": ("HybridRecommender", HybridConfig),
 }
 
 SURPRISE_MODELS = {
@@ -24,19 +42,31 @@ SURPRISE_MODELS = {
     "surprise-slopeone": "SlopeOne",
 }
 
+# name -> class in reclearn/baselines.py (NumPy/SciPy ranking models, any backend)
+SIMPLE_MODELS = {
+    "pop": "PopularityRecommender",
+    "itemknn": "ItemKNNRecommender",
+    "ease": "EASERecommender",
+}
+
+# Models that read item content: they take ``content=item_content(...)``; content-tfidf
+# is NumPy (reclearn/content.py, any backend).
+CONTENT_MODELS = ("content-tfidf", "content-cnn", "content-bag", "hybrid")
+
 
 def available_models() -> list[str]:
     """Every name :func:`build` accepts."""
-    return [*DEEP_MODELS, *SURPRISE_MODELS]
+    return [*DEEP_MODELS, *SURPRISE_MODELS, *SIMPLE_MODELS, "content-tfidf"]
 
 
 def build(name: str, backend: str = "torch", **options) -> Recommender:
     """Create an unfitted recommender by name.
 
     Args:
-        name: A deep model (``"mf"``) or a Surprise baseline (``"surprise-svd"``, ...);
-            see :func:`available_models`.
-        backend: ``"torch"`` or ``"tf"`` for deep models; ignored by Surprise baselines.
+        name: A deep model (``"mf"``), a Surprise baseline (``"surprise-svd"``, ...) or a
+            NumPy ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``); see
+            :func:`available_models`.
+        backend: ``"torch"`` or ``"tf"`` for deep models; ignored by the baselines.
         **options: Fields of the model's config (e.g. ``num_factors=64, epochs=30``);
             ``device`` for the PyTorch backend; algorithm parameters for Surprise.
 
@@ -49,6 +79,10 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
         from reclearn.baselines import SurpriseRecommender
 
         return SurpriseRecommender(SURPRISE_MODELS[name], **options)
+    if name in SIMPLE_MODELS:
+        return _build_simple(name, options)
+    if name == "content-tfidf":
+        return _build_content_tfidf(options)
     if name not in DEEP_MODELS:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
     if backend not in BACKENDS:
@@ -59,6 +93,8 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
         if backend != "torch":
             raise ValueError("the device option applies to backend='torch' only")
         extra["device"] = options.pop("device")
+    if name in CONTENT_MODELS:
+        extra["content"] = options.pop("content", None)
     unknown = set(options) - set(config_class.field_names())
     if unknown:
         raise ValueError(
@@ -67,3 +103,33 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
         )
     module = importlib.import_module(f"reclearn.models.{backend}.recommender")
     return getattr(module, class_name)(config_class(**options), **extra)
+
+
+def _build_simple(name: str, options: dict) -> Recommender:
+    """A NumPy ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``) with checked options."""
+    import inspect
+
+    from reclearn import baselines
+
+    model_class = getattr(baselines, SIMPLE_MODELS[name])
+    valid = [p for p in inspect.signature(model_class.__init__).parameters if p != "self"]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {unknown} for {name!r}; valid options: {', '.join(valid)}"
+        )
+    return model_class(**options)
+
+
+def _build_content_tfidf(options: dict) -> Recommender:
+    """The NumPy TF-IDF profile recommender (chapter "Content-based recommendation")."""
+    from reclearn.content import ContentConfig, ContentRecommender
+
+    content = options.pop("content", None)
+    unknown = sorted(set(options) - set(ContentConfig.field_names()))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {unknown} for 'content-tfidf'; valid options: content, "
+            f"{', '.join(ContentConfig.field_names())}"
+        )
+    return ContentRecommender(ContentConfig(**options), content=content)
