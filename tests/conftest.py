@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see reclearn/models/torch/__init__.py
 
 import pytest
 
