@@ -129,3 +129,69 @@ def kfold(ratings: pd.DataFrame, n_splits: int = 5, seed: int = 0) -> Iterator[t
     fold_of_row = np.random.default_rng(seed).permutation(len(ratings)) % n_splits
     for fold in range(n_splits):
         yield _take(ratings, fold_of_row == fold)
+
+
+def cold_item_split(
+    ratings: pd.DataFrame, item_fraction: float = 0.1, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a random ``item_fraction`` of the rated items with *all* their ratings.
+
+    No held-out (cold) item appears in the training frame, so a model fitted on it has
+    never seen a rating of one; the test frame holds only ratings of cold items.
+
+    Raises:
+        ValueError: ``item_fraction`` is not strictly between 0 and 1, or it would leave no
+            item on one side.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+    _check(ratings)
+    if not 0 < item_fraction < 1:
+        raise ValueError(f"item_fraction must be strictly between 0 and 1, got {item_fraction}")
+    items = pd.unique(ratings["item_id"].astype(str))
+    num_cold = round(item_fraction * len(items))
+    if not 0 < num_cold < len(items):
+        raise ValueError(
+            f"item_fraction {item_fraction} of {len(items)} rated items leaves "
+            f"{num_cold} cold items; both sides need at least one"
+        )
+    rng = np.random.default_rng([seed, 5])
+    cold = set(np.sort(items)[rng.permutation(len(items))[:num_cold]])
+    return _take(ratings, ratings["item_id"].astype(str).isin(cold).to_numpy())
+
+
+def cold_user_split(
+    ratings: pd.DataFrame, user_fraction: float = 0.2, n_known: int = 0, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New users: a random ``user_fraction`` of users keep only ``n_known`` ratings in train.
+
+    A cold user's known ratings are the earliest ``n_known`` (by ``timestamp`` if there is
+    one, ties and timeless frames in a seeded random order); the rest go to test. The same
+    seed picks the same cold users for every ``n_known``, and a larger ``n_known`` keeps a
+    superset of the known ratings, so results for several ``n_known`` are comparable. Cold
+    users with no more than ``n_known`` ratings stay whole in training (nothing to test).
+
+    Raises:
+        ValueError: ``user_fraction`` outside (0, 1) or ``n_known`` negative or not an int.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+    _check(ratings)
+    if not 0 < user_fraction < 1:
+        raise ValueError(f"user_fraction must be strictly between 0 and 1, got {user_fraction}")
+    if isinstance(n_known, bool) or not isinstance(n_known, (int, np.integer)) or n_known < 0:
+        raise ValueError(f"n_known must be a non-negative integer, got {n_known!r}")
+    rng = np.random.default_rng([seed, 6])
+    user_ids = ratings["user_id"].astype(str).to_numpy()
+    users = np.sort(pd.unique(user_ids))
+    num_cold = max(1, round(user_fraction * len(users)))
+    cold = np.zeros(len(ratings), dtype=bool)
+    cold[np.isin(user_ids, users[rng.permutation(len(users))[:num_cold]])] = True
+    codes = pd.factorize(user_ids)[0]
+    times = ratings["timestamp"].to_numpy() if "timestamp" in ratings.columns else 0
+    order = np.lexsort((rng.random(len(ratings)), np.broadcast_to(times, len(ratings)), codes))
+    counts = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(ratings), dtype=np.int64)
+    rank[order] = np.arange(len(ratings)) - np.repeat(starts, counts)
+    return _take(ratings, cold & (rank >= n_known))

@@ -43,6 +43,8 @@ def test_normal_predictor_is_random_at_predict_time(frames):
 
 # deep CF models (both backends) honour the contract in tests/test_ncf_twins.py
 COVERED_ELSEWHERE = {"neuralcf", "gmf", "mlp", "neumf", "bpr-mf"}
+# content models (they need item content) in tests/test_content.py and test_content_twins.py
+COVERED_ELSEWHERE |= {"content-tfidf", "content-cnn", "content-bag", "hybrid"}
 
 
 def test_the_contract_covers_every_registered_model():
