@@ -2,6 +2,9 @@
 #   make book    execute every chapter from a clean cache and build _build/html
 #   make test    lint, format check and pytest
 #   make bench   run benchmarks/run.py (refreshes the README table) and benchmarks/ranking.py
+#   make student write the student edition (no solutions) to _build/student
+#   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
+#                and benchmarks/cold_start.py (results/cold_start.csv)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -16,7 +19,7 @@ STAMP  := $(VENV)/.installed
 # Quieter TensorFlow, one-line progress in the static HTML.
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
-.PHONY: help venv book test lint format bench clean distclean
+.PHONY: help venv book test lint format bench assignments student grade clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +54,21 @@ format: $(STAMP)  ## rewrite code with ruff (fix + format)
 bench: $(STAMP)  ## run the benchmarks and update README.md
 	$(BOOK_ENV) $(BIN)/python benchmarks/run.py
 	$(BOOK_ENV) $(BIN)/python benchmarks/ranking.py
+	$(BOOK_ENV) $(BIN)/python benchmarks/cold_start.py
+
+# Classroom (see chapters/teaching.md): Otter Grader, offline, no Docker.
+SUBMISSIONS ?=
+JOBS ?= 1
+
+assignments: $(STAMP)  ## build autograder zips and student notebooks in _build/assignments
+	$(BIN)/python assignments/classroom.py assign
+
+student: $(STAMP)  ## book without solutions + student notebooks in _build/student
+	$(BOOK_ENV) $(BIN)/python assignments/classroom.py student
+
+grade: $(STAMP)  ## grade SUBMISSIONS=dir (JOBS=2 for two at once); writes dir/grades.csv
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [JOBS=2]" >&2; exit 2; }
+	$(BOOK_ENV) $(BIN)/python assignments/classroom.py grade "$(SUBMISSIONS)" --jobs $(JOBS)
 
 clean:  ## remove build outputs and caches (keeps .venv)
 	rm -rf _build .pytest_cache .ruff_cache
