@@ -34,6 +34,8 @@ SOURCES = ROOT / "assignments"
 BUILD = ROOT / "_build" / "assignments"
 STUDENT = ROOT / "_build" / "student"
 GRADE_TIMEOUT_S = 600
+KERNEL_START_ATTEMPTS = 3
+KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
 """Longest one submission may take to grade; a slower one scores zero, with the reason."""
 
 # The parts of the book a student-edition build needs (sources are copied, then stripped).
@@ -171,19 +173,10 @@ def grade_one(
     grade = Grade(submission=notebook.name, assignment=name)
     zip_path = autograder_zip(name, build)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="reclearn-grade-") as out:
-        try:
-            done = _otter(
-                "run", "--no-logo", "-a", str(zip_path), "-o", out, str(notebook),
-                timeout=GRADE_TIMEOUT_S, threads=threads,
-            )  # fmt: skip
-            results = Path(out) / "results.json"
-            if results.is_file():
-                tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
-            else:
-                tests, grade.error = [], f"otter run failed: {done.stderr.strip()[-500:]}"
-        except subprocess.TimeoutExpired:
-            tests, grade.error = [], f"timed out after {GRADE_TIMEOUT_S} s"
+    for _attempt in range(KERNEL_START_ATTEMPTS):
+        tests, grade.error = _run_otter(notebook, zip_path, threads)
+        if not any(sign in grade.error for sign in KERNEL_START_FAILURES):
+            break  # a kernel that failed to start is the grader's fault: try again
     grade.seconds = time.perf_counter() - start
     for test in tests:
         if test.get("max_score") is None:  # the "Public Tests" summary entry
@@ -194,6 +187,22 @@ def grade_one(
         grade.possible = question_points(name, build)
         grade.scores = dict.fromkeys(grade.possible, 0.0)
     return grade
+
+
+def _run_otter(notebook: Path, zip_path: Path, threads: int | None) -> tuple[list[dict], str]:
+    """One ``otter run``: the per-test results, and an error message ("" if none)."""
+    with tempfile.TemporaryDirectory(prefix="reclearn-grade-") as out:
+        try:
+            done = _otter(
+                "run", "--no-logo", "-a", str(zip_path), "-o", out, str(notebook),
+                timeout=GRADE_TIMEOUT_S, threads=threads,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return [], f"timed out after {GRADE_TIMEOUT_S} s"
+        results = Path(out) / "results.json"
+        if not results.is_file():
+            return [], f"otter run failed: {done.stderr.strip()[-500:]}"
+        return json.loads(results.read_text(encoding="utf-8"))["tests"], ""
 
 
 def question_points(name: str, build: Path = BUILD) -> dict[str, float]:
