@@ -13,6 +13,8 @@ import tensorflow as tf
 from keras import ops
 
 from reclearn.configs import TwoTowerConfig
+from reclearn.models.init import glorot, glorot_conv, normal
+from reclearn.models.tf.layers import dense, embedding
 
 
 class TextCNN(keras.layers.Layer):
@@ -32,13 +34,13 @@ class TextCNN(keras.layers.Layer):
                  name: str = "encoder") -> None:  # fmt: skip
         super().__init__(name=name)
         d, f, w = config.token_dim, config.num_filters, config.kernel_size
-        self.token_embedding = _embedding(
-            _normal(rng, config.init_std, (vocab_size, d)), f"{name}.token_embedding"
+        self.token_embedding = embedding(
+            normal(rng, config.init_std, (vocab_size, d)), f"{name}.token_embedding"
         )
         self.conv = keras.layers.Conv1D(f, w, padding="same", name=f"{name}.conv")
         self.conv.build((None, None, d))
-        self.conv.kernel.assign(_glorot_conv(rng, w, d, f))  # (width, in, out)
-        self.projection = _dense(_glorot(rng, f, config.num_factors), f"{name}.projection")
+        self.conv.kernel.assign(glorot_conv(rng, w, d, f))  # (width, in, out)
+        self.projection = dense(glorot(rng, f, config.num_factors), f"{name}.projection")
 
     def call(self, tokens):
         """Item vectors, shape (batch, k), for token indices of shape (batch, length)."""
@@ -65,10 +67,10 @@ class TextBag(keras.layers.Layer):
                  name: str = "encoder") -> None:  # fmt: skip
         super().__init__(name=name)
         d = config.token_dim
-        self.token_embedding = _embedding(
-            _normal(rng, config.init_std, (vocab_size, d)), f"{name}.token_embedding"
+        self.token_embedding = embedding(
+            normal(rng, config.init_std, (vocab_size, d)), f"{name}.token_embedding"
         )
-        self.projection = _dense(_glorot(rng, d, config.num_factors), f"{name}.projection")
+        self.projection = dense(glorot(rng, d, config.num_factors), f"{name}.projection")
 
     def call(self, tokens):
         """Item vectors, shape (batch, k), for token indices of shape (batch, length)."""
@@ -99,13 +101,13 @@ class TwoTower(keras.Model):
         super().__init__()
         k, num_items = config.num_factors, len(tokens)
         self.config = config
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
+        self.user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, k)), "user_embedding"
         )
         self.encoder = (TextCNN if config.encoder == "cnn" else TextBag)(vocab_size, config, rng)
         if config.item_ids:
-            self.item_embedding = _embedding(
-                _normal(rng, config.init_std, (num_items, k)), "item_embedding"
+            self.item_embedding = embedding(
+                normal(rng, config.init_std, (num_items, k)), "item_embedding"
             )
         self.tokens = tf.constant(tokens, dtype=tf.int64)
         self.has_id = tf.constant(has_id, dtype=tf.float32)
@@ -141,35 +143,3 @@ class TwoTower(keras.Model):
         p_u = self.user_embedding(users)
         items = tf.range(tf.shape(self.tokens, out_type=tf.int64)[0])
         return ops.matmul(p_u, ops.transpose(self.item_vectors(items)))
-
-
-def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
-    return rng.normal(0.0, std, shape).astype(np.float32)
-
-
-def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform kernel, shape (fan_in, fan_out)."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
-
-
-def _glorot_conv(rng: np.random.Generator, width: int, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform convolution kernel in Keras layout, shape (width, in, out)."""
-    limit = np.sqrt(6.0 / (width * (fan_in + fan_out)))
-    return rng.uniform(-limit, limit, (width, fan_in, fan_out)).astype(np.float32)
-
-
-def _embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
-    layer = keras.layers.Embedding(*initial.shape, name=name)
-    layer.build()
-    layer.embeddings.assign(initial)
-    return layer
-
-
-def _dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = keras.layers.Dense(kernel.shape[1], name=name)
-    layer.build((None, kernel.shape[0]))
-    layer.kernel.assign(kernel)
-    return layer

@@ -11,6 +11,8 @@ import numpy as np
 from keras import ops
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
+from reclearn.models.init import glorot, normal
+from reclearn.models.tf.layers import dense, embedding
 
 
 class NeuralCF(keras.Model):
@@ -38,14 +40,14 @@ class NeuralCF(keras.Model):
         k = config.num_factors
         self.config = config
         self.global_mean = float(global_mean)
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
+        self.user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, k)), "user_embedding"
         )
-        self.item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, k)), "item_embedding"
+        self.item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, k)), "item_embedding"
         )
         self.num_hidden = _add_tower(self, rng, 2 * k, config.hidden)
-        self.prediction = _dense(_glorot(rng, config.hidden[-1], 1), "prediction")
+        self.prediction = dense(glorot(rng, config.hidden[-1], 1), "prediction")
         # dropout draws from its own seeded stream (PyTorch uses torch.manual_seed)
         self.dropout_seed = keras.random.SeedGenerator(config.seed)
 
@@ -99,13 +101,13 @@ class GMF(keras.Model):
         super().__init__()
         k = config.num_factors
         self.config = config
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
+        self.user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, k)), "user_embedding"
         )
-        self.item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, k)), "item_embedding"
+        self.item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, k)), "item_embedding"
         )
-        self.prediction = _dense(_glorot(rng, k, 1), "prediction")
+        self.prediction = dense(glorot(rng, k, 1), "prediction")
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
@@ -153,14 +155,14 @@ class MLP(keras.Model):
         super().__init__()
         d = config.hidden[0] // 2
         self.config = config
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, d)), "user_embedding"
+        self.user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, d)), "user_embedding"
         )
-        self.item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, d)), "item_embedding"
+        self.item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, d)), "item_embedding"
         )
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
-        self.prediction = _dense(_glorot(rng, config.hidden[-1], 1), "prediction")
+        self.prediction = dense(glorot(rng, config.hidden[-1], 1), "prediction")
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: p_u, q_i of shape (batch, hidden[0] // 2)."""
@@ -211,20 +213,20 @@ class NeuMF(keras.Model):
         super().__init__()
         k, d = config.num_factors, config.hidden[0] // 2
         self.config = config
-        self.gmf_user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "gmf_user_embedding"
+        self.gmf_user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, k)), "gmf_user_embedding"
         )
-        self.gmf_item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, k)), "gmf_item_embedding"
+        self.gmf_item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, k)), "gmf_item_embedding"
         )
-        self.mlp_user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, d)), "mlp_user_embedding"
+        self.mlp_user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, d)), "mlp_user_embedding"
         )
-        self.mlp_item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, d)), "mlp_item_embedding"
+        self.mlp_item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, d)), "mlp_item_embedding"
         )
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
-        self.prediction = _dense(_glorot(rng, k + config.hidden[-1], 1), "prediction")
+        self.prediction = dense(glorot(rng, k + config.hidden[-1], 1), "prediction")
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
@@ -295,13 +297,13 @@ class BPRMF(keras.Model):
         super().__init__()
         k = config.num_factors
         self.config = config
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
+        self.user_embedding = embedding(
+            normal(rng, config.init_std, (num_users, k)), "user_embedding"
         )
-        self.item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, k)), "item_embedding"
+        self.item_embedding = embedding(
+            normal(rng, config.init_std, (num_items, k)), "item_embedding"
         )
-        self.item_bias = _embedding(np.zeros((num_items, 1), np.float32), "item_bias")
+        self.item_bias = embedding(np.zeros((num_items, 1), np.float32), "item_bias")
 
     def embed(self, users, items) -> tuple:
         """p_u of shape (batch, k); q_i of shape items.shape + (k,); b_i of items.shape."""
@@ -346,7 +348,7 @@ def _log_loss(logits, labels):
 def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:
     """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; return their number."""
     for layer, out in enumerate(hidden):
-        setattr(network, f"hidden_{layer}", _dense(_glorot(rng, width, out), f"hidden_{layer}"))
+        setattr(network, f"hidden_{layer}", dense(glorot(rng, width, out), f"hidden_{layer}"))
         width = out
     return len(hidden)
 
@@ -366,29 +368,3 @@ def _all_pairs(network, users, num_items: int):
     items = ops.arange(num_items, dtype=users.dtype)
     scores = network(ops.repeat(users, num_items), ops.tile(items, [batch]))
     return ops.reshape(scores, (batch, num_items))
-
-
-def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
-    return rng.normal(0.0, std, shape).astype(np.float32)
-
-
-def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform kernel, shape (fan_in, fan_out)."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
-
-
-def _embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
-    layer = keras.layers.Embedding(*initial.shape, name=name)
-    layer.build()
-    layer.embeddings.assign(initial)
-    return layer
-
-
-def _dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = keras.layers.Dense(kernel.shape[1], name=name)
-    layer.build((None, kernel.shape[0]))
-    layer.kernel.assign(kernel)
-    return layer

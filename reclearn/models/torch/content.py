@@ -13,6 +13,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from reclearn.configs import TwoTowerConfig
+from reclearn.models.init import glorot, glorot_conv, normal
+from reclearn.models.torch.layers import dense, embedding
 
 
 class TextCNN(nn.Module):
@@ -30,12 +32,12 @@ class TextCNN(nn.Module):
     def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator) -> None:
         super().__init__()
         d, f, w = config.token_dim, config.num_filters, config.kernel_size
-        self.token_embedding = _embedding(_normal(rng, config.init_std, (vocab_size, d)))
+        self.token_embedding = embedding(normal(rng, config.init_std, (vocab_size, d)))
         self.conv = nn.Conv1d(d, f, w, padding=w // 2)
         with torch.no_grad():  # kernel (width, in, out) as in Keras, stored (out, in, width)
-            self.conv.weight.copy_(torch.from_numpy(_glorot_conv(rng, w, d, f).transpose(2, 1, 0)))
+            self.conv.weight.copy_(torch.from_numpy(glorot_conv(rng, w, d, f).transpose(2, 1, 0)))
             self.conv.bias.zero_()
-        self.projection = _dense(_glorot(rng, f, config.num_factors))
+        self.projection = dense(glorot(rng, f, config.num_factors))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Item vectors, shape (batch, k), for token indices of shape (batch, length)."""
@@ -60,8 +62,8 @@ class TextBag(nn.Module):
     def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator) -> None:
         super().__init__()
         d = config.token_dim
-        self.token_embedding = _embedding(_normal(rng, config.init_std, (vocab_size, d)))
-        self.projection = _dense(_glorot(rng, d, config.num_factors))
+        self.token_embedding = embedding(normal(rng, config.init_std, (vocab_size, d)))
+        self.projection = dense(glorot(rng, d, config.num_factors))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Item vectors, shape (batch, k), for token indices of shape (batch, length)."""
@@ -92,10 +94,10 @@ class TwoTower(nn.Module):
         super().__init__()
         k, num_items = config.num_factors, len(tokens)
         self.config = config
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)))
+        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
         self.encoder = (TextCNN if config.encoder == "cnn" else TextBag)(vocab_size, config, rng)
         if config.item_ids:
-            self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)))
+            self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
         self.register_buffer("tokens", torch.as_tensor(tokens, dtype=torch.int64))
         self.register_buffer("has_id", torch.as_tensor(has_id, dtype=torch.float32))
 
@@ -130,36 +132,3 @@ class TwoTower(nn.Module):
         p_u = self.user_embedding(users)
         items = torch.arange(len(self.tokens), device=users.device)
         return p_u @ self.item_vectors(items).T
-
-
-def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
-    return rng.normal(0.0, std, shape).astype(np.float32)
-
-
-def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform kernel, shape (fan_in, fan_out)."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
-
-
-def _glorot_conv(rng: np.random.Generator, width: int, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform convolution kernel in Keras layout, shape (width, in, out)."""
-    limit = np.sqrt(6.0 / (width * (fan_in + fan_out)))
-    return rng.uniform(-limit, limit, (width, fan_in, fan_out)).astype(np.float32)
-
-
-def _embedding(initial: np.ndarray) -> nn.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
-    layer = nn.Embedding(*initial.shape)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(initial))
-    return layer
-
-
-def _dense(kernel: np.ndarray) -> nn.Linear:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = nn.Linear(*kernel.shape)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(kernel.T))
-        layer.bias.zero_()
-    return layer

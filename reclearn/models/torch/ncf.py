@@ -12,6 +12,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
+from reclearn.models.init import glorot, normal
+from reclearn.models.torch.layers import dense, embedding
 
 
 class NeuralCF(nn.Module):
@@ -39,10 +41,10 @@ class NeuralCF(nn.Module):
         k = config.num_factors
         self.config = config
         self.global_mean = float(global_mean)
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)))
+        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
+        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
         self.num_hidden = _add_tower(self, rng, 2 * k, config.hidden)
-        self.prediction = _dense(_glorot(rng, config.hidden[-1], 1))
+        self.prediction = dense(glorot(rng, config.hidden[-1], 1))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
@@ -97,9 +99,9 @@ class GMF(nn.Module):
         super().__init__()
         k = config.num_factors
         self.config = config
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)))
-        self.prediction = _dense(_glorot(rng, k, 1))
+        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
+        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
+        self.prediction = dense(glorot(rng, k, 1))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
@@ -149,10 +151,10 @@ class MLP(nn.Module):
         super().__init__()
         d = config.hidden[0] // 2
         self.config = config
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, d)))
-        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, d)))
+        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, d)))
+        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, d)))
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
-        self.prediction = _dense(_glorot(rng, config.hidden[-1], 1))
+        self.prediction = dense(glorot(rng, config.hidden[-1], 1))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: p_u, q_i of shape (batch, hidden[0] // 2)."""
@@ -205,12 +207,12 @@ class NeuMF(nn.Module):
         super().__init__()
         k, d = config.num_factors, config.hidden[0] // 2
         self.config = config
-        self.gmf_user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)))
-        self.gmf_item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)))
-        self.mlp_user_embedding = _embedding(_normal(rng, config.init_std, (num_users, d)))
-        self.mlp_item_embedding = _embedding(_normal(rng, config.init_std, (num_items, d)))
+        self.gmf_user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
+        self.gmf_item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
+        self.mlp_user_embedding = embedding(normal(rng, config.init_std, (num_users, d)))
+        self.mlp_item_embedding = embedding(normal(rng, config.init_std, (num_items, d)))
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
-        self.prediction = _dense(_glorot(rng, k + config.hidden[-1], 1))
+        self.prediction = dense(glorot(rng, k + config.hidden[-1], 1))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
@@ -284,9 +286,9 @@ class BPRMF(nn.Module):
         super().__init__()
         k = config.num_factors
         self.config = config
-        self.user_embedding = _embedding(_normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = _embedding(_normal(rng, config.init_std, (num_items, k)))
-        self.item_bias = _embedding(np.zeros((num_items, 1), np.float32))
+        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
+        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
+        self.item_bias = embedding(np.zeros((num_items, 1), np.float32))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """p_u of shape (batch, k); q_i of shape items.shape + (k,); b_i of items.shape."""
@@ -333,7 +335,7 @@ def _log_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:
     """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; return their number."""
     for layer, out in enumerate(hidden):
-        setattr(network, f"hidden_{layer}", _dense(_glorot(rng, width, out)))
+        setattr(network, f"hidden_{layer}", dense(glorot(rng, width, out)))
         width = out
     return len(hidden)
 
@@ -352,30 +354,3 @@ def _all_pairs(network, users: torch.Tensor, num_items: int) -> torch.Tensor:
     items = torch.arange(num_items, device=users.device)
     scores = network(users.repeat_interleave(num_items), items.repeat(len(users)))
     return scores.reshape(len(users), num_items)
-
-
-def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
-    return rng.normal(0.0, std, shape).astype(np.float32)
-
-
-def _glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    """A Glorot-uniform kernel, shape (fan_in, fan_out)."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
-
-
-def _embedding(initial: np.ndarray) -> nn.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
-    layer = nn.Embedding(*initial.shape)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(initial))
-    return layer
-
-
-def _dense(kernel: np.ndarray) -> nn.Linear:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = nn.Linear(*kernel.shape)
-    with torch.no_grad():
-        layer.weight.copy_(torch.from_numpy(kernel.T))
-        layer.bias.zero_()
-    return layer

@@ -1,0 +1,22 @@
+"""Keras layers whose weights start as given NumPy arrays (twin of ``torch/layers.py``)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
+    """An embedding whose table starts as ``initial``, shape (rows, k)."""
+    layer = keras.layers.Embedding(*initial.shape, name=name)
+    layer.build()
+    layer.embeddings.assign(initial)
+    return layer
+
+
+def dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
+    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
+    layer = keras.layers.Dense(kernel.shape[1], name=name)
+    layer.build((None, kernel.shape[0]))
+    layer.kernel.assign(kernel)
+    return layer
