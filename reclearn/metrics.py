@@ -230,3 +230,168 @@ def auc(ranks, num_candidates: int) -> float:
     # Non-relevant items ranked after the j-th relevant one (j = 0..m-1, best first).
     below = (num_candidates - ranks) - (n_relevant - 1 - np.arange(n_relevant))
     return float(below.sum() / (n_relevant * num_negative))
+
+
+# --- beyond accuracy ----------------------------------------------------------------
+#
+# These judge the recommendation lists themselves (one list of item indices per user),
+# not whether they hit held-out items.
+
+
+def _lists(recommended_item_lists, num_items: int | None = None) -> list[np.ndarray]:
+    lists = [np.asarray(items, dtype=np.int64).ravel() for items in recommended_item_lists]
+    if not lists:
+        raise ValueError(
+            "recommended_item_lists is empty: expected one list of item indices per user"
+        )
+    for row, items in enumerate(lists):
+        if items.size and items.min() < 0:
+            raise ValueError(f"list {row} holds a negative item index {int(items.min())}")
+        if num_items is not None and items.size and items.max() >= num_items:
+            raise ValueError(
+                f"list {row} holds item index {int(items.max())}, but num_items is {num_items}"
+            )
+    return lists
+
+
+def catalog_coverage(recommended_item_lists, num_items: int) -> float:
+    """Fraction of the catalogue that appears in at least one recommendation list.
+
+    Args:
+        recommended_item_lists: one sequence of item indices per user.
+        num_items: size of the catalogue; indices must lie in ``[0, num_items)``.
+
+    Returns:
+        Number of distinct recommended items divided by ``num_items``, in [0, 1].
+
+    Raises:
+        ValueError: if ``num_items`` is not positive, there are no lists, or an index
+            is out of range.
+
+    Introduced in chapter "Evaluation".
+    """
+    if num_items <= 0:
+        raise ValueError(f"num_items must be positive, got {num_items}")
+    lists = _lists(recommended_item_lists, num_items)
+    distinct = np.unique(np.concatenate(lists)) if any(x.size for x in lists) else np.array([])
+    return float(distinct.size / num_items)
+
+
+def novelty(recommended_item_lists, item_popularity, num_users: int) -> float:
+    """Mean self-information of the recommended items, -log2(pop_i / num_users).
+
+    An item that every user interacted with carries 0 bits; one seen by a single user of
+    1024 carries 10 bits. Items with zero popularity are counted as seen by one user so
+    the value stays finite.
+
+    Args:
+        recommended_item_lists: one sequence of item indices per user.
+        item_popularity: shape (num_items,), number of users who interacted with each item.
+        num_users: number of users the popularity was counted over.
+
+    Returns:
+        Mean over all recommended items (every list position counts once), in bits.
+
+    Raises:
+        ValueError: if ``num_users`` is not positive, a popularity is negative or exceeds
+            ``num_users``, an index is out of range, or the lists hold no items.
+
+    Introduced in chapter "Evaluation".
+    """
+    if num_users <= 0:
+        raise ValueError(f"num_users must be positive, got {num_users}")
+    popularity = np.asarray(item_popularity, dtype=np.float64)
+    if popularity.ndim != 1:
+        raise ValueError(f"item_popularity must be 1-D, got shape {popularity.shape}")
+    if np.any(popularity < 0) or np.any(popularity > num_users):
+        raise ValueError(f"item_popularity must lie in [0, num_users={num_users}]")
+    lists = _lists(recommended_item_lists, popularity.size)
+    items = np.concatenate(lists)
+    if items.size == 0:
+        raise ValueError("the recommendation lists hold no items")
+    counts = np.maximum(popularity[items], 1.0)
+    return float(np.mean(-np.log2(counts / num_users)))
+
+
+def intra_list_diversity(recommended_item_lists, item_features) -> float:
+    """Mean pairwise cosine distance, 1 - cos(x_i, x_j), within each list, averaged over lists.
+
+    With genre multi-hot features, two films with the same genres are at distance 0 and
+    two with no genre in common at distance 1. An item whose feature vector is all zeros
+    (no genre) has no direction: its pairs count as distance 0, so it adds no diversity.
+    Lists with fewer than two items are skipped.
+
+    Args:
+        recommended_item_lists: one sequence of item indices per user.
+        item_features: shape (num_items, num_features), non-negative feature vectors.
+
+    Returns:
+        Mean over lists of the mean over unordered pairs of distinct positions.
+
+    Raises:
+        ValueError: if the features are not 2-D, an index is out of range, or no list has
+            two items.
+
+    Introduced in chapter "Evaluation".
+    """
+    features = np.asarray(item_features, dtype=np.float64)
+    if features.ndim != 2:
+        raise ValueError(
+            f"item_features must be 2-D (num_items, num_features), got shape {features.shape}"
+        )
+    lists = _lists(recommended_item_lists, features.shape[0])
+    norms = np.linalg.norm(features, axis=1)
+    unit = np.divide(
+        features, norms[:, None], out=np.zeros_like(features), where=norms[:, None] > 0
+    )
+    per_list = []
+    for items in lists:
+        n = items.size
+        if n < 2:
+            continue
+        x = unit[items]
+        similarity = x @ x.T
+        zero = norms[items] == 0
+        distance = 1.0 - similarity
+        distance[zero, :] = 0.0
+        distance[:, zero] = 0.0
+        upper = np.triu_indices(n, k=1)
+        per_list.append(float(np.mean(distance[upper])))
+    if not per_list:
+        raise ValueError("intra-list diversity needs at least one list with two or more items")
+    return float(np.mean(per_list))
+
+
+def popularity_bias(recommended_item_lists, item_popularity) -> float:
+    """Mean popularity percentile of the recommended items.
+
+    Each item's percentile is the fraction of the catalogue that is strictly less popular
+    than it, so the least popular items score 0 and the single most popular item scores
+    (num_items - 1) / num_items. A recommender that picks items uniformly at random scores
+    about 0.5; one that recommends only blockbusters scores close to 1.
+
+    Args:
+        recommended_item_lists: one sequence of item indices per user.
+        item_popularity: shape (num_items,), interaction count of each item in training.
+
+    Returns:
+        Mean percentile over all recommended items, in [0, 1).
+
+    Raises:
+        ValueError: if the popularity is not 1-D, an index is out of range, or the lists
+            hold no items.
+
+    Introduced in chapter "Evaluation".
+    """
+    popularity = np.asarray(item_popularity, dtype=np.float64)
+    if popularity.ndim != 1 or popularity.size == 0:
+        raise ValueError(
+            f"item_popularity must be a non-empty 1-D array, got shape {popularity.shape}"
+        )
+    lists = _lists(recommended_item_lists, popularity.size)
+    items = np.concatenate(lists)
+    if items.size == 0:
+        raise ValueError("the recommendation lists hold no items")
+    strictly_less = np.searchsorted(np.sort(popularity), popularity, side="left")
+    percentile = strictly_less / popularity.size
+    return float(np.mean(percentile[items]))
