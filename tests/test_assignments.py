@@ -94,6 +94,23 @@ def test_reference_scores_full_marks_and_planted_mistakes_lose_points_where_expe
         assert row["failed"].split() == grade.failed
 
 
+@pytest.mark.slow
+def test_the_tensorflow_reference_of_the_neumf_assignment_scores_full_marks(build, tmp_path):
+    notebook = json.loads(classroom.reference_notebook("neumf", build).read_text("utf-8"))
+    torch_cells = [c for c in notebook["cells"] if "torch.nn.Module" in "".join(c["source"])]
+    assert len(torch_cells) == 1, "the PyTorch reference should sit in one cell"
+    solution = classroom.SOURCES / "neumf" / "solution_tf.py"
+    torch_cells[0]["source"] = solution.read_text("utf-8")
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "neumf-tensorflow.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+
+    (grade,) = classroom.grade(submissions, tmp_path / "grades.csv", build=build)
+
+    assert not grade.error, grade.error
+    assert grade.total == grade.total_possible > 0 and not grade.failed, grade.scores
+
+
 def test_a_notebook_of_no_known_assignment_gets_a_clear_error(tmp_path):
     stray = tmp_path / "homework.ipynb"
     stray.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))

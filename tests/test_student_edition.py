@@ -44,8 +44,12 @@ def _distinctive(lines, elsewhere: str) -> set[str]:
 
 
 def _reference_lines() -> set[str]:
-    """Lines between # BEGIN SOLUTION and # END SOLUTION in every assignment master."""
-    return _distinctive(_master_lines(solutions=True), "")
+    """Lines between # BEGIN SOLUTION and # END SOLUTION in every assignment master, and
+    the lines of the alternative references (``assignments/*/solution_*.py``) that the
+    student notebooks do not already show."""
+    extra = [p.read_text("utf-8") for p in sorted(classroom.SOURCES.glob("*/solution_*.py"))]
+    alternatives = _distinctive("\n".join(extra).splitlines(), "\n".join(_master_lines(False)))
+    return _distinctive(_master_lines(solutions=True), "") | alternatives
 
 
 def _master_lines(solutions: bool) -> list[str]:
