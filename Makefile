@@ -1,10 +1,9 @@
 # reclearn — build the book, run the tests, run the benchmarks.
 #   make book    execute every chapter from a clean cache and build _build/html
 #   make test    lint, format check and pytest
-#   make bench   run benchmarks/run.py (refreshes the README table) and benchmarks/ranking.py
+#   make bench   reclearn bench mf, ranking and cold-start: benchmarks/results/*, README table
 #   make student write the student edition (no solutions) to _build/student
 #   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
-#                and benchmarks/cold_start.py (results/cold_start.csv)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -51,10 +50,10 @@ format: $(STAMP)  ## rewrite code with ruff (fix + format)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)  ## run the benchmarks and update README.md
-	$(BOOK_ENV) $(BIN)/python benchmarks/run.py
-	$(BOOK_ENV) $(BIN)/python benchmarks/ranking.py
-	$(BOOK_ENV) $(BIN)/python benchmarks/cold_start.py
+bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
+	$(BOOK_ENV) $(BIN)/reclearn bench mf
+	$(BOOK_ENV) $(BIN)/reclearn bench ranking
+	$(BOOK_ENV) $(BIN)/reclearn bench cold-start
 
 # Classroom (see chapters/teaching.md): Otter Grader, offline, no Docker.
 SUBMISSIONS ?=

@@ -1,0 +1,136 @@
+"""Benchmarks behind ``reclearn bench``: rating prediction (:mod:`reclearn.bench.mf`),
+ranking (:mod:`reclearn.bench.ranking`) and cold start (:mod:`reclearn.bench.cold_start`).
+
+Each benchmark module has a ``run(...)`` function that fits and scores its models, writes
+its CSV and Markdown files and returns a :class:`BenchResult`. This module holds what they
+share: output folders and file names, atomic writes, the provenance line and model
+building with an optional epoch override. Deep-learning frameworks are imported only by
+the benchmarks that build a model for them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATASET = "ml-latest-small"
+"""The data set the committed results in ``benchmarks/results`` come from."""
+
+BACKEND_CHOICES = ("torch", "tf", "both")
+
+VERSIONED = ("torch", "tensorflow", "keras", "surprise", "numpy", "pandas")
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The checkout this package was installed from (an editable install), if it is one."""
+
+
+@dataclass
+class BenchResult:
+    """What a benchmark run produced.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    table: str
+    """The Markdown written to ``<name>.md`` (a header line, then the tables)."""
+    files: list[Path] = field(default_factory=list)
+    """Every file written, in order."""
+    failures: list[str] = field(default_factory=list)
+    """Checks the results did not pass (the command then exits with status 1)."""
+    notes: list[str] = field(default_factory=list)
+    """Lines worth telling the user beside the table (what was updated, skipped, ...)."""
+
+
+def repo_results() -> Path | None:
+    """``benchmarks/results`` of the reclearn checkout the current directory is in, or None."""
+    if not (ROOT / "benchmarks").is_dir() or not (ROOT / "reclearn" / "__init__.py").is_file():
+        return None
+    cwd = Path.cwd().resolve()
+    if cwd == ROOT or ROOT in cwd.parents:
+        return ROOT / "benchmarks" / "results"
+    return None
+
+
+def default_out() -> Path:
+    """Where results go without ``--out``: the repository's ``benchmarks/results`` when run
+    from inside the reclearn checkout, otherwise the current directory."""
+    return repo_results() or Path.cwd()
+
+
+def stem(name: str, dataset: str, quick: bool) -> str:
+    """File stem: ``mf`` for the full run on the default data, else ``mf-synthetic-quick``."""
+    parts = [name]
+    if dataset != DEFAULT_DATASET:
+        parts.append(dataset)
+    if quick:
+        parts.append("quick")
+    return "-".join(parts)
+
+
+def backends(choice: str) -> list[str]:
+    """``"both"`` -> ``["torch", "tf"]``; ``"torch"`` -> ``["torch"]``.
+
+    Raises:
+        ValueError: ``choice`` is not torch, tf or both.
+    """
+    if choice not in BACKEND_CHOICES:
+        raise ValueError(f"unknown backend {choice!r}; use torch, tf or both")
+    return ["torch", "tf"] if choice == "both" else [choice]
+
+
+def build_model(name: str, backend: str, epochs: int | None = None, **options):
+    """An unfitted model; deep models get ``verbose=False`` and ``epochs`` if given."""
+    from reclearn.registry import DEEP_MODELS, build
+
+    if name in DEEP_MODELS:
+        options["verbose"] = False
+        if epochs is not None:
+            options["epochs"] = epochs
+        return build(name, backend=backend, **options)
+    return build(name, **options)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a ``.tmp`` file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def version(module: str) -> str:
+    """A package's ``__version__``, or ``"n/a"`` when it is not installed."""
+    try:
+        return importlib.import_module(module).__version__
+    except ImportError:
+        return "n/a"
+
+
+def versions(packages=VERSIONED) -> str:
+    """``"torch 2.x, tensorflow 2.y, ..."``."""
+    return ", ".join(f"{pkg} {version(pkg)}" for pkg in packages)
+
+
+def torch_device() -> str:
+    """``"cuda"`` when PyTorch sees a GPU, else ``"cpu"`` (``"n/a"`` without PyTorch)."""
+    try:
+        import torch
+    except ImportError:
+        return "n/a"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def machine() -> str:
+    """Today's date, the processor and the CPU count."""
+    name = platform.processor() or platform.machine()
+    return f"{datetime.date.today().isoformat()}, {name} with {os.cpu_count()} CPUs"
+
+
+def log(verbose: bool, message: str) -> None:
+    """Print ``message`` when ``verbose`` (the CLI sends it to stderr)."""
+    if verbose:
+        print(message, flush=True)

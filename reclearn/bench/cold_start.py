@@ -1,0 +1,176 @@
+"""Cold start: item cold start (a tenth of the films held out with all their ratings) and
+user cold start (a fifth of the users keep only their first n ratings), NDCG@10 and HR@10
+for popularity, MF, the content models and the hybrid, in each backend.
+
+Writes ``cold_start.csv`` (one row per experiment, model, backend and n, under a comment
+line naming the machine and versions) and ``cold_start.md`` (the same as three tables).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from reclearn.bench import (
+    DEFAULT_DATASET,
+    BenchResult,
+    backends,
+    build_model,
+    default_out,
+    log,
+    machine,
+    stem,
+    versions,
+    write_atomic,
+)
+from reclearn.progress import progress
+
+ITEM_MODELS = ("pop", "mf", "content-tfidf", "content-bag", "content-cnn", "hybrid")
+USER_MODELS = ("pop", "mf", "content-tfidf", "hybrid")
+N_KNOWN = (0, 1, 3, 5, 10)
+QUICK_ITEM_MODELS = ("pop", "mf", "content-tfidf", "hybrid")
+QUICK_N_KNOWN = (0, 5)
+ITEM_FRACTION = 0.1
+USER_FRACTION = 0.2
+CONTENT = ("content-tfidf", "content-bag", "content-cnn", "hybrid")
+
+
+def plan(backend: str = "both", quick: bool = False) -> list[tuple[str, str, str | int]]:
+    """Every fit to run, in order: ``(backend, model, n_known)``, n_known ``""`` for the
+    item experiment."""
+    item_models = QUICK_ITEM_MODELS if quick else ITEM_MODELS
+    n_known = QUICK_N_KNOWN if quick else N_KNOWN
+    tasks = []
+    for b in backends(backend):
+        tasks += [(b, name, "") for name in item_models]
+        tasks += [(b, name, n) for n in n_known for name in USER_MODELS]
+    return tasks
+
+
+def fit_and_rank(model, train, test, candidates=None) -> dict:
+    """Fit ``model``, rank the test users' held-out items; the metrics of one row."""
+    from reclearn.cold_start import evaluate_cold_start
+
+    start = time.perf_counter()
+    model.fit(train)
+    fit_s = time.perf_counter() - start
+    result = evaluate_cold_start(model, train, test, candidates=candidates)
+    return {"ndcg@10": result.summary["ndcg@10"], "hr@10": result.summary["hr@10"],
+            "users": result.num_users, "fit_s": round(fit_s, 2)}  # fmt: skip
+
+
+def _table(frame: pd.DataFrame, columns: list, header: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in frame[columns].itertuples(index=False):
+        cells = [_cell(name, value) for name, value in zip(columns, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _cell(column, value) -> str:
+    if column == "fit_s":
+        return f"{value:.2f}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def markdown(frame: pd.DataFrame, head: str) -> str:
+    """The header, the item cold-start table and one table per metric for new users, each
+    with a model's backends side by side."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(frame["model"]))}
+    frame = frame.sort_values("model", key=lambda m: m.map(order), kind="stable")
+    lines = [head, "", "**item cold start** (candidates: the held-out items)", ""]
+    item = frame[frame["experiment"] == "item"]
+    lines += _table(item, ["model", "backend", "ndcg@10", "hr@10", "users", "fit_s"],
+                    ["model", "backend", "NDCG@10", "HR@10", "users", "fit (s)"])  # fmt: skip
+    user = frame[frame["experiment"] == "user"].astype({"n_known": int})
+    for metric in ("ndcg@10", "hr@10"):
+        wide = user.pivot_table(
+            index=["model", "backend"], columns="n_known", values=metric, sort=False
+        ).reset_index()
+        n_known = [c for c in wide.columns if c not in ("model", "backend")]
+        lines += ["", f"**user cold start, {metric.upper()}** by the number n of known ratings"]
+        lines += [""] + _table(wide, ["model", "backend", *n_known],
+                               ["model", "backend", *(f"n={n}" for n in n_known)])  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def run(
+    dataset: str = DEFAULT_DATASET,
+    *,
+    seed: int = 0,
+    backend: str = "both",
+    quick: bool = False,
+    epochs: int | None = None,
+    out: Path | None = None,
+    verbose: bool = False,
+) -> BenchResult:
+    """Run both cold-start experiments and write their files (see the module docstring).
+
+    Args:
+        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast; its
+            items have no genres or tags, so content models see titles only).
+        seed: Seed of the cold items and the cold users.
+        backend: ``"torch"``, ``"tf"`` or ``"both"``.
+        quick: Smoke run: four item models and n in (0, 5); files get ``-quick``.
+        epochs: Train the deep models this many epochs instead of their defaults.
+        out: Output folder (default :func:`reclearn.bench.default_out`).
+        verbose: Print a line per fit.
+
+    Returns:
+        A :class:`reclearn.bench.BenchResult`.
+
+    Raises:
+        ValueError: Unknown data set or backend.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+    from reclearn import load_dataset, split
+    from reclearn.content import item_content
+
+    tasks = plan(backend, quick)
+    data = load_dataset(dataset)
+    content = item_content(data.items, data.tags)
+    item_train, item_test = split.cold_item_split(data.ratings, ITEM_FRACTION, seed=seed)
+    cold = item_test.item_id.astype(str).unique()
+    user_splits = {}
+    rows = []
+    bar = progress(tasks, desc="bench cold-start", unit="fit")
+    for b, name, n_known in bar:
+        options = {"content": content} if name in CONTENT else {}
+        model = build_model(name, b, epochs, **options)
+        if n_known == "":
+            metrics = fit_and_rank(model, item_train, item_test, candidates=cold)
+        else:
+            if n_known not in user_splits:
+                user_splits[n_known] = split.cold_user_split(
+                    data.ratings, USER_FRACTION, n_known, seed=seed
+                )
+            metrics = fit_and_rank(model, *user_splits[n_known])
+        experiment = "item" if n_known == "" else "user"
+        rows.append({"experiment": experiment, "model": name, "backend": b,
+                     "n_known": n_known, **metrics})  # fmt: skip
+        bar.set_postfix(model=f"{name}-{b}", ndcg=float(metrics["ndcg@10"]))
+        log(verbose, str(rows[-1]))
+
+    frame = pd.DataFrame(rows)
+    provenance = f"{machine()}; {versions()}"
+    buffer = io.StringIO()
+    buffer.write(f"# {provenance}\n")
+    frame.to_csv(buffer, index=False, float_format="%.4f")
+    trained = f" Deep models trained {epochs} epochs." if epochs is not None else ""
+    head = (
+        f"{dataset} ({len(data.ratings):,} ratings): item cold start holds out "
+        f"{len(cold)} items ({ITEM_FRACTION:.0%} of the rated ones, seed {seed}) with all their "
+        f"ratings; user cold start keeps the first n ratings of {USER_FRACTION:.0%} of the "
+        f"users in train. Top-10 ranking, mean over users; times in seconds.{trained} "
+        f"{provenance}."
+    )
+    name = stem("cold_start", dataset, quick)
+    out = Path(out) if out is not None else default_out()
+    result = BenchResult(markdown(frame, head), [out / f"{name}.csv", out / f"{name}.md"])
+    write_atomic(result.files[0], buffer.getvalue())
+    write_atomic(result.files[1], result.table)
+    return result

@@ -1,0 +1,250 @@
+"""Rating prediction: matrix factorisation (PyTorch and TensorFlow) against every Surprise
+baseline, fitted and scored on the same k random folds.
+
+Writes ``mf.csv`` (one row per model and fold) and ``mf.md`` (mean ± std per model), and
+for the canonical run (all defaults, into the repository) the README section between
+``<!-- bench:mf:start -->`` and ``<!-- bench:mf:end -->``; then checks the floors the MF
+models must clear on ml-latest-small.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from reclearn.bench import (
+    DEFAULT_DATASET,
+    ROOT,
+    BenchResult,
+    backends,
+    build_model,
+    default_out,
+    log,
+    machine,
+    repo_results,
+    stem,
+    torch_device,
+    versions,
+    write_atomic,
+)
+from reclearn.progress import progress
+from reclearn.registry import SURPRISE_MODELS
+
+MARKERS = ("<!-- bench:mf:start -->", "<!-- bench:mf:end -->")
+
+# label -> (registry name, backend); deep models first, then every Surprise baseline.
+MODELS = {
+    "mf-torch": ("mf", "torch"),
+    "mf-tf": ("mf", "tf"),
+    **{name: (name, "surprise") for name in SURPRISE_MODELS},
+}
+QUICK_MODELS = ("mf-torch", "mf-tf", "surprise-baseline", "surprise-svd")
+QUICK_FOLDS = 2
+DEFAULT_FOLDS = 5
+
+
+def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
+    """Benchmark labels to run: the given ones, or all (quick: four), minus other backends.
+
+    Raises:
+        ValueError: An unknown label (the message lists the known ones).
+    """
+    unknown = [m for m in models or () if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    keep = set(backends(backend)) | {"surprise"}
+    labels = list(models) if models else list(QUICK_MODELS if quick else MODELS)
+    return [label for label in labels if MODELS[label][1] in keep]
+
+
+def warm_up(labels, ratings: pd.DataFrame, scale, epochs, verbose: bool) -> None:
+    """Fit each deep backend once on a tiny frame so import and graph-building cost is not
+    charged to the first timed fit."""
+    tiny = ratings.iloc[:2000]
+    for label in labels:
+        name, backend = MODELS[label]
+        if backend != "surprise":
+            build_model(name, backend, epochs).fit(tiny, rating_scale=scale).predict(tiny)
+            log(verbose, f"warmed up {label} (one untimed fit on {len(tiny)} ratings)")
+
+
+def evaluate(label: str, fold: int, train, test, scale, epochs) -> dict:
+    """Fit one model on ``train``, score it on ``test``; one result row."""
+    from reclearn import metrics
+
+    name, backend = MODELS[label]
+    model = build_model(name, backend, epochs)
+    start = time.perf_counter()
+    model.fit(train, rating_scale=scale)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = model.predict(test)
+    predict_s = time.perf_counter() - start
+    actual = test["rating"].to_numpy()
+    return {
+        "model": label,
+        "backend": backend,
+        "fold": fold,
+        "rmse": metrics.rmse(predicted, actual),
+        "mae": metrics.mae(predicted, actual),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "num_fallback": predicted.num_fallback,
+    }
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over folds per model, sorted by mean RMSE."""
+    stats = results.groupby(["model", "backend"], sort=False)[
+        ["rmse", "mae", "fit_s", "predict_s", "num_fallback"]
+    ].agg(["mean", "std"])
+    return stats.sort_values(("rmse", "mean")).reset_index()
+
+
+def _pm(mean: float, std: float, digits: int) -> str:
+    """``mean ± std`` (std left out when there is a single fold)."""
+    return f"{mean:.{digits}f}" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def markdown(summary: pd.DataFrame, head: str) -> str:
+    """The header line and a Markdown table of mean ± std per model."""
+    lines = [
+        head,
+        "",
+        "| model | backend | RMSE | MAE | fit (s) | predict (s) | fallbacks |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, row in summary.iterrows():
+        cells = [
+            row[("model", "")],
+            row[("backend", "")],
+            _pm(row[("rmse", "mean")], row[("rmse", "std")], 4),
+            _pm(row[("mae", "mean")], row[("mae", "std")], 4),
+            _pm(row[("fit_s", "mean")], row[("fit_s", "std")], 2),
+            _pm(row[("predict_s", "mean")], row[("predict_s", "std")], 3),
+            f"{row[('num_fallback', 'mean')]:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(readme: Path, table: str) -> bool:
+    """Replace the section between :data:`MARKERS`; False if the markers are missing."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = (re.escape(m) for m in MARKERS)
+    pattern = re.compile(f"{start}.*?{end}", flags=re.DOTALL)
+    if not pattern.search(text):
+        return False
+    section = f"{MARKERS[0]}\n{table}{MARKERS[1]}"
+    write_atomic(readme, pattern.sub(lambda _: section, text, count=1))
+    return True
+
+
+def check_floors(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The floors MF must clear against ``surprise-svd``: (report lines, failures)."""
+    by_model = summary.set_index(("model", ""))
+    rmse = by_model[("rmse", "mean")]
+    fit = by_model[("fit_s", "mean")]
+    checks = [
+        ("mf-torch RMSE < surprise-svd RMSE", "mf-torch", "surprise-svd", rmse, "<"),
+        ("mf-tf RMSE < surprise-svd RMSE", "mf-tf", "surprise-svd", rmse, "<"),
+        ("mf-torch fit time <= surprise-svd fit time", "mf-torch", "surprise-svd", fit, "<="),
+    ]
+    lines, failures = ["Floors:"], []
+    for text, left, right, values, op in checks:
+        if left not in values.index or right not in values.index:
+            lines.append(f"  SKIP  {text} (not both run)")
+            continue
+        a, b = values[left], values[right]
+        ok = a < b if op == "<" else a <= b
+        lines.append(f"  {'PASS' if ok else 'FAIL'}  {text}: {a:.4f} vs {b:.4f} ({a - b:+.4f})")
+        if not ok:
+            failures.append(text)
+    return lines, failures
+
+
+def run(
+    dataset: str = DEFAULT_DATASET,
+    *,
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    backend: str = "both",
+    models=None,
+    quick: bool = False,
+    epochs: int | None = None,
+    out: Path | None = None,
+    verbose: bool = False,
+) -> BenchResult:
+    """Run the rating benchmark and write ``mf.csv`` and ``mf.md`` (see the module docstring).
+
+    Args:
+        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast).
+        folds: Number of random folds (``reclearn.split.kfold``).
+        seed: Seed of the fold assignment.
+        backend: ``"torch"``, ``"tf"`` or ``"both"``: which MF twins run.
+        models: Benchmark labels (keys of :data:`MODELS`); default all of them.
+        quick: Smoke run: the first two folds and four models; files get ``-quick``.
+        epochs: Train the deep models this many epochs instead of their defaults.
+        out: Output folder (default :func:`reclearn.bench.default_out`).
+        verbose: Print a line per fit.
+
+    Returns:
+        A :class:`reclearn.bench.BenchResult`; ``failures`` lists floors not met
+        (checked on ml-latest-small with default epochs only).
+
+    Raises:
+        ValueError: Unknown data set, model or backend, or too few folds.
+
+    Introduced in chapter "Matrix factorization".
+    """
+    import reclearn
+
+    labels = choose_models(models, backend, quick)
+    data = reclearn.load_dataset(dataset)
+    ratings, scale = data.ratings, data.rating_scale
+    splits = list(reclearn.split.kfold(ratings, n_splits=folds, seed=seed))
+    if quick:
+        splits = splits[:QUICK_FOLDS]
+    out = Path(out) if out is not None else default_out()
+    warm_up(labels, ratings, scale, epochs, verbose)
+
+    tasks = [(fold, label) for fold in range(len(splits)) for label in labels]
+    rows = []
+    bar = progress(tasks, desc="bench mf", unit="fit")
+    for fold, label in bar:
+        train, test = splits[fold]
+        rows.append(evaluate(label, fold, train, test, scale, epochs))
+        bar.set_postfix(fold=fold, model=label, rmse=rows[-1]["rmse"])
+        log(verbose, f"fold {fold} {label:>20}: RMSE {rows[-1]['rmse']:.4f}  "
+                     f"fit {rows[-1]['fit_s']:.2f} s")  # fmt: skip
+    results = pd.DataFrame(rows)
+    summary = summarize(results)
+    used = f"{len(splits)}" if len(splits) == folds else f"{len(splits)} of {folds}"
+    trained = f"Deep models trained {epochs} epochs. " if epochs is not None else ""
+    head = (
+        f"{dataset} ({len(ratings):,} ratings), {used} random folds (seed {seed}), "
+        f"{machine()} (torch device: {torch_device()}); {versions()}. {trained}"
+        "Deep backends warmed up with one untimed fit before timing; times in seconds."
+    )
+    table = markdown(summary, head)
+
+    name = stem("mf", dataset, quick)
+    result = BenchResult(table, [out / f"{name}.csv", out / f"{name}.md"])
+    write_atomic(result.files[0], results.to_csv(index=False, float_format="%.6g"))
+    write_atomic(result.files[1], table)
+    canonical = (dataset, folds, seed, backend, models, quick, epochs) == (
+        DEFAULT_DATASET, DEFAULT_FOLDS, 0, "both", None, False, None
+    )  # fmt: skip
+    if canonical and repo_results() is not None and out.resolve() == repo_results():
+        readme = ROOT / "README.md"
+        if update_readme(readme, table):
+            result.files.append(readme)
+        else:
+            result.notes.append(f"markers {MARKERS} not found in {readme}; left it unchanged")
+    if dataset == DEFAULT_DATASET and epochs is None:
+        lines, result.failures = check_floors(summary)
+        result.notes += lines
+    return result

@@ -1,0 +1,233 @@
+"""Ranking: every ranking model of :mod:`reclearn.registry` under the full and the sampled
+protocol, each user's latest rating held out (``split.leave_last_out``).
+
+Every rating counts as an interaction. EASE's ``l2`` is tuned on a validation split carved
+from train the same way. Writes the sampled protocol's candidates to
+``negatives-<dataset>-seed<seed>.csv``, then ``ranking.csv`` (one row per model, protocol
+and metric: mean and a per-user bootstrap 95% interval) and ``ranking.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from reclearn.bench import (
+    DEFAULT_DATASET,
+    BenchResult,
+    backends,
+    build_model,
+    default_out,
+    log,
+    machine,
+    stem,
+    versions,
+    write_atomic,
+)
+from reclearn.progress import progress
+
+K = 10
+N_BOOT = 1000
+NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf")
+
+# label -> (registry name, backend); the NumPy baselines, then the neural models.
+MODELS = {
+    "pop": ("pop", "numpy"),
+    "itemknn": ("itemknn", "numpy"),
+    "ease": ("ease", "numpy"),
+    **{f"{name}-{b}": (name, b) for name in NEURAL for b in ("torch", "tf")},
+}
+QUICK_MODELS = ("pop", "ease", "bpr-mf-torch", "bpr-mf-tf")
+
+
+def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
+    """Benchmark labels to run: the given ones, or all (quick: four), minus other backends.
+
+    Raises:
+        ValueError: An unknown label (the message lists the known ones).
+    """
+    unknown = [m for m in models or () if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+    keep = set(backends(backend)) | {"numpy"}
+    labels = list(models) if models else list(QUICK_MODELS if quick else MODELS)
+    return [label for label in labels if MODELS[label][1] in keep]
+
+
+def stored_negatives(ratings, train, test, path: Path, seed: int) -> str:
+    """Write the sampled protocol's 99 negatives per test row to ``path``; its sha256."""
+    from reclearn import sampling
+    from reclearn.interactions import IdIndex
+
+    index = IdIndex.from_frame(train)
+    users, items = index.encode(ratings)
+    positives = sampling.PositiveSets(users, items, index.num_users, index.num_items)
+    negatives = sampling.sampled_protocol_negatives(
+        positives, index.users(test["user_id"]), 99, seed=seed
+    )
+    item_ids = index.item_ids.to_numpy()
+    return sampling.save_negatives(
+        path, test["user_id"].astype(str), test["item_id"].astype(str), item_ids[negatives]
+    )
+
+
+def tune_ease(train: pd.DataFrame) -> tuple[float, dict, float]:
+    """EASE's l2 chosen by NDCG@10 on a leave-last-out validation split of train."""
+    from reclearn import build, split
+
+    inner, validation = split.leave_last_out(train)
+    start = time.perf_counter()
+    model = build("ease").fit(inner, validation=validation)
+    return model.l2_, model.validation_ndcg_, time.perf_counter() - start
+
+
+def run_model(label, model, train, test, negatives) -> tuple[list[dict], dict, dict]:
+    """Fit on train, evaluate under both protocols; CSV rows, skip counts, summaries."""
+    from reclearn.evaluate import bootstrap_ci, evaluate_ranking
+
+    start = time.perf_counter()
+    model.fit(train)
+    fit_s = time.perf_counter() - start
+    rows, counts, summaries = [], {}, {}
+    for protocol in ("full", "sampled"):
+        result = evaluate_ranking(
+            model,
+            train,
+            test,
+            k=K,
+            protocol=protocol,
+            negatives=negatives if protocol == "sampled" else None,
+        )
+        counts[protocol] = (result.num_users, result.num_skipped, result.num_unscorable_items)
+        summaries[protocol] = result.summary
+        for column in result.summary:
+            mean, low, high = bootstrap_ci(result.per_user[column].dropna(), n_boot=N_BOOT)
+            rows.append(
+                {
+                    "model": label,
+                    "backend": MODELS[label][1],
+                    "protocol": protocol,
+                    "metric": column,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "fit_s": fit_s,
+                }
+            )
+    return rows, counts, summaries
+
+
+def markdown(results: pd.DataFrame, head: str) -> str:
+    """The header and one table per protocol: mean [95% interval] of each metric."""
+    metrics = list(dict.fromkeys(results["metric"]))
+    lines = [head]
+    for protocol, part in results.groupby("protocol", sort=False):
+        lines += [
+            "",
+            f"**{protocol} protocol**",
+            "",
+            "| model | backend | " + " | ".join(metrics) + " | fit (s) |",
+            "|---|---|" + "---|" * (len(metrics) + 1),
+        ]
+        for (model, backend), rows in part.groupby(["model", "backend"], sort=False):
+            cells = rows.set_index("metric")
+            values = [
+                f"{cells.at[m, 'mean']:.4f} [{cells.at[m, 'ci_low']:.4f}, "
+                f"{cells.at[m, 'ci_high']:.4f}]"
+                for m in metrics
+            ]
+            lines.append(
+                f"| {model} | {backend} | "
+                + " | ".join(values)
+                + f" | {rows['fit_s'].iloc[0]:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def run(
+    dataset: str = DEFAULT_DATASET,
+    *,
+    seed: int = 0,
+    backend: str = "both",
+    models=None,
+    quick: bool = False,
+    epochs: int | None = None,
+    out: Path | None = None,
+    verbose: bool = False,
+) -> BenchResult:
+    """Run the ranking benchmark and write its files (see the module docstring).
+
+    Args:
+        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast).
+        seed: Seed of the stored negatives of the sampled protocol.
+        backend: ``"torch"``, ``"tf"`` or ``"both"``: which neural twins run.
+        models: Benchmark labels (keys of :data:`MODELS`); default all of them.
+        quick: Smoke run: pop, EASE and BPR-MF only; files get ``-quick``.
+        epochs: Train the neural models this many epochs instead of their defaults.
+        out: Output folder (default :func:`reclearn.bench.default_out`).
+        verbose: Print a line per model and protocol.
+
+    Returns:
+        A :class:`reclearn.bench.BenchResult`.
+
+    Raises:
+        ValueError: Unknown data set, model or backend.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+    import reclearn
+    from reclearn import sampling, split
+
+    labels = choose_models(models, backend, quick)
+    ratings = reclearn.load_dataset(dataset).ratings
+    train, test = split.leave_last_out(ratings)
+    out = Path(out) if out is not None else default_out()
+    path = out / f"negatives-{dataset}-seed{seed}.csv"
+    out.mkdir(parents=True, exist_ok=True)
+    digest = stored_negatives(ratings, train, test, path, seed)
+    negatives = sampling.load_negatives(path)
+    log(verbose, f"wrote {path} (sha256 {digest[:16]}...)")
+
+    rows, notes = [], []
+    bar = progress(labels, desc="bench ranking", unit="model")
+    for label in bar:
+        name, model_backend = MODELS[label]
+        options = {}
+        if label == "ease":
+            l2, scores, tune_s = tune_ease(train)
+            options["l2"] = l2
+            grid = ", ".join(f"{k:g}: {v:.4f}" for k, v in scores.items())
+            notes.append(
+                f"EASE l2 = {l2:g}, chosen by validation NDCG@{K} ({grid}) in "
+                f"{tune_s:.1f} s, not counted in fit (s)."
+            )
+            log(verbose, notes[-1])
+        model = build_model(name, model_backend, epochs, **options)
+        model_rows, counts, summaries = run_model(label, model, train, test, negatives)
+        rows += model_rows
+        users, skipped, unscorable = counts["full"]
+        bar.set_postfix(model=label, ndcg=float(summaries["full"][f"ndcg@{K}"]))
+        for protocol, summary in summaries.items():
+            log(verbose, f"{label:>14} {protocol:>7}: HR@{K} {summary[f'hr@{K}']:.4f}  "
+                         f"NDCG@{K} {summary[f'ndcg@{K}']:.4f}")  # fmt: skip
+
+    results = pd.DataFrame(rows)
+    trained = f" Neural models trained {epochs} epochs." if epochs is not None else ""
+    head = (
+        f"{dataset} ({len(ratings):,} ratings), leave-last-out ({len(test)} test users; "
+        f"{users} evaluated, {skipped} skipped, {unscorable} held-out items never in train "
+        f"ranked last); sampled protocol: each held-out item with the 99 stored negatives "
+        f"of `{path.name}` (seed {seed}, sha256 {digest[:12]}). Mean over users "
+        f"[per-user bootstrap 95% interval, {N_BOOT} resamples]; ties broken pessimistically."
+        f"{trained} {machine()}; {versions(('numpy', 'scipy', 'pandas', 'torch', 'tensorflow'))}."
+    )
+    if notes:
+        head += "\n\n" + " ".join(notes)
+    table = markdown(results, head)
+    name = stem("ranking", dataset, quick)
+    result = BenchResult(table, [path, out / f"{name}.csv", out / f"{name}.md"])
+    write_atomic(result.files[1], results.to_csv(index=False, float_format="%.6g"))
+    write_atomic(result.files[2], table)
+    return result

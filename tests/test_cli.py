@@ -1,0 +1,286 @@
+"""The ``reclearn`` command line: help, data sets, statistics, errors and the benchmarks."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reclearn import bench, cli, data
+from reclearn.bench import cold_start, mf, ranking
+
+SCRIPT = Path(sys.executable).parent / "reclearn"
+RUNNERS = {"module": [sys.executable, "-m", "reclearn"], "script": [str(SCRIPT)]}
+COMMANDS = [
+    [],
+    ["datasets"],
+    ["stats"],
+    ["download"],
+    ["bench"],
+    ["bench", "mf"],
+    ["bench", "ranking"],
+    ["bench", "cold-start"],
+    ["bench", "all"],
+]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RECLEARN_PLAIN_PROGRESS": "1"}
+
+
+def reclearn(*args, runner="module", env=None, cwd=None):
+    return subprocess.run(
+        [*RUNNERS[runner], *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or ENV,
+        cwd=cwd,
+    )
+
+
+def markdown_tables(text: str) -> list[list[dict]]:
+    """Every Markdown table in ``text`` as a list of rows (header -> cell)."""
+    tables, block = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+            continue
+        if block:
+            header, rule, *rows = block
+            assert all(set(cell) == {"-"} for cell in rule), f"bad separator row {rule}"
+            assert all(len(row) == len(header) for row in rows), f"ragged table {header}"
+            tables.append([dict(zip(header, row, strict=True)) for row in rows])
+            block = []
+    return tables
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_every_command_prints_its_help_and_exits_zero(runner, command):
+    if runner == "script":
+        assert SCRIPT.is_file(), "no console script: run .venv/bin/pip install -e . --no-deps"
+    result = reclearn(*command, "--help", runner=runner)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: reclearn {' '.join(command)}".rstrip())
+    assert "Traceback" not in result.stderr
+
+
+def test_top_level_help_names_every_command():
+    out = reclearn("--help").stdout
+    assert all(name in out for name in ("datasets", "stats", "download", "bench"))
+
+
+def test_datasets_lists_every_registry_entry_with_status_and_licence(capsys):
+    assert cli.main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ["ml-latest-small", "synthetic", *data.REGISTRY]:
+        assert any(line.startswith(name + " ") for line in out.splitlines()), name
+    notes = [line.strip().split(": ")[0] for line in out.splitlines() if line.startswith(" ")]
+    assert notes == ["licence", "licence text"] * (len(data.REGISTRY) + 2)
+    assert "ml-latest-small       3.3 MB  bundled" in out
+    assert "README.txt" in out
+
+
+def test_dataset_table_marks_a_cached_archive_as_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "ml-1m.zip").write_bytes(b"not checked here")
+    status = cli.dataset_table().set_index("name")["status"]
+    assert status["ml-1m"] == "downloaded"
+    assert status["ml-100k"] == "not present"
+    assert status["synthetic"] == "bundled"
+    assert status["ml-latest-small"].startswith("missing")
+
+
+def test_stats_prints_the_known_counts_of_ml_latest_small(capsys):
+    assert cli.main(["stats", "ml-latest-small"]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        r"users +610",
+        r"items +9,724 rated \(9,742 in the item table\)",
+        r"ratings +100,836",
+        r"density +1\.70% of the user-item matrix",
+        r"ratings per user +min 20, 25% 35, median 70\.5, 75% 168, max 2,698, mean 165\.3",
+        r" +4 +26,818 +26\.6%",
+        r"time span +1996-03-29 to 2018-09-24 \(22\.5 years\)",
+    ):
+        assert re.search(rf"^ +{expected}$", out, flags=re.MULTILINE), expected
+
+
+def test_describe_counts_a_hand_made_frame_exactly():
+    ratings = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b"],
+            "item_id": ["x", "y", "z", "x"],
+            "rating": [1.0, 2.0, 2.0, 5.0],
+            "timestamp": [0, 86_400, 86_400, 172_800],
+        }
+    )
+    stats = cli.describe(ratings)
+    assert (stats["users"], stats["items"], stats["ratings"]) == (2, 3, 4)
+    assert stats["density"] == 4 / 6
+    assert stats["per_user"] == {
+        "min": 1.0, "25%": 1.5, "median": 2.0, "75%": 2.5, "max": 3.0, "mean": 2.0
+    }  # fmt: skip
+    assert stats["per_item"]["max"] == 2.0
+    assert stats["values"].to_dict() == {1.0: 1, 2.0: 2, 5.0: 1}
+    assert str(stats["first"]) == "1970-01-01 00:00:00+00:00"
+    assert (stats["last"] - stats["first"]).days == 2
+
+
+def test_an_unknown_data_set_exits_non_zero_with_one_line_naming_it():
+    result = reclearn("stats", "no-such-set")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "reclearn: error: unknown data set 'no-such-set'; known data sets: ml-latest-small, "
+        "synthetic, " + ", ".join(data.REGISTRY)
+    ]
+
+
+def test_stats_of_an_archive_not_downloaded_names_the_download_command(tmp_path):
+    result = reclearn("stats", "ml-1m", env={**ENV, "RECLEARN_DATA": str(tmp_path)})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "ml-1m is not downloaded; run 'reclearn download ml-1m'" in result.stderr
+
+
+def test_download_refuses_a_name_that_is_not_a_registered_archive():
+    result = reclearn("download", "ml-latest-small")
+    assert result.returncode == 2
+    assert "invalid choice: 'ml-latest-small'" in result.stderr
+
+
+def test_the_data_commands_load_no_deep_learning_framework():
+    script = (
+        "import json, sys, contextlib, io, reclearn.cli as c\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    c.main(['datasets']); c.main(['stats', 'synthetic']); c.make_parser()\n"
+        "print(json.dumps([m for m in ('torch', 'tensorflow', 'keras', 'surprise') "
+        "if m in sys.modules]))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_default_out_is_the_repository_results_folder_only_from_inside_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(bench.ROOT / "reclearn")
+    assert bench.default_out() == bench.ROOT / "benchmarks" / "results"
+    monkeypatch.chdir(tmp_path)
+    assert bench.default_out() == tmp_path
+
+
+def test_file_stems_mark_other_data_sets_and_quick_runs():
+    assert bench.stem("mf", "ml-latest-small", quick=False) == "mf"
+    assert bench.stem("mf", "synthetic", quick=True) == "mf-synthetic-quick"
+    assert bench.stem("cold_start", "ml-latest-small", quick=True) == "cold_start-quick"
+
+
+def test_backend_choice_filters_the_deep_models_only():
+    assert mf.choose_models(backend="torch", quick=True) == [
+        "mf-torch", "surprise-baseline", "surprise-svd"
+    ]  # fmt: skip
+    assert ranking.choose_models(backend="tf", quick=True) == ["pop", "ease", "bpr-mf-tf"]
+    assert len(mf.choose_models()) == 9
+    assert len(ranking.choose_models()) == 13
+    with pytest.raises(ValueError, match="unknown model"):
+        mf.choose_models(["svd"])
+    with pytest.raises(ValueError, match="unknown backend 'jax'"):
+        bench.backends("jax")
+
+
+def test_cold_start_plan_has_one_fit_per_experiment_model_backend_and_n():
+    tasks = cold_start.plan("both")
+    assert len(tasks) == 2 * (6 + 5 * 4)
+    assert tasks[:2] == [("torch", "pop", ""), ("torch", "mf", "")]
+    assert len(cold_start.plan("tf", quick=True)) == 4 + 2 * 4
+
+
+def test_floors_pass_and_fail_on_hand_made_results():
+    def summary(torch_rmse):
+        rows = [
+            {"model": "mf-torch", "backend": "torch", "rmse": torch_rmse, "fit_s": 0.2},
+            {"model": "surprise-svd", "backend": "surprise", "rmse": 0.88, "fit_s": 0.6},
+        ]
+        frame = pd.DataFrame(rows).assign(mae=0.0, predict_s=0.0, num_fallback=0)
+        return mf.summarize(frame)
+
+    lines, failures = mf.check_floors(summary(0.85))
+    assert failures == []
+    assert "  PASS  mf-torch RMSE < surprise-svd RMSE: 0.8500 vs 0.8800 (-0.0300)" in lines
+    assert "  SKIP  mf-tf RMSE < surprise-svd RMSE (not both run)" in lines
+    assert mf.check_floors(summary(0.90))[1] == ["mf-torch RMSE < surprise-svd RMSE"]
+
+
+def test_update_readme_replaces_only_the_marked_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"a\n{mf.MARKERS[0]}\nold\n{mf.MARKERS[1]}\nb\n")
+    assert mf.update_readme(readme, "new\n")
+    assert readme.read_text() == f"a\n{mf.MARKERS[0]}\nnew\n{mf.MARKERS[1]}\nb\n"
+    readme.write_text("no markers\n")
+    assert not mf.update_readme(readme, "new\n")
+
+
+QUICK = ["--dataset", "synthetic", "--quick", "--epochs", "2"]
+
+
+@pytest.mark.slow
+def test_bench_mf_runs_end_to_end_and_prints_the_table_it_writes(tmp_path, capsys):
+    assert cli.main(["bench", "mf", *QUICK, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out == (tmp_path / "mf-synthetic-quick.md").read_text() + "\n"
+    (table,) = markdown_tables(out)
+    assert {row["model"] for row in table} == set(mf.QUICK_MODELS)
+    for row in table:
+        mean, std = (float(x) for x in row["RMSE"].split(" ± "))
+        assert 0.3 < mean < 2 and std >= 0
+    results = pd.read_csv(tmp_path / "mf-synthetic-quick.csv")
+    assert len(results) == mf.QUICK_FOLDS * len(mf.QUICK_MODELS)
+    assert sorted(results["fold"].unique()) == [0, 1]
+
+
+@pytest.mark.slow
+def test_bench_ranking_runs_end_to_end_with_stored_negatives(tmp_path, capsys):
+    args = ["bench", "ranking", *QUICK, "--backend", "torch", "--out", str(tmp_path)]
+    assert cli.main(args) == 0
+    full, sampled = markdown_tables(capsys.readouterr().out)
+    assert [row["model"] for row in full] == ["pop", "ease", "bpr-mf-torch"]
+    assert [row["model"] for row in sampled] == ["pop", "ease", "bpr-mf-torch"]
+    for row in full + sampled:
+        mean, low, high = _interval(row["ndcg@10"])
+        assert 0 <= low <= mean <= high <= 1
+    negatives = pd.read_csv(tmp_path / "negatives-synthetic-seed0.csv")
+    assert len(negatives) == 500
+    results = pd.read_csv(tmp_path / "ranking-synthetic-quick.csv")
+    assert set(results["protocol"]) == {"full", "sampled"}
+
+
+def _interval(cell: str) -> tuple[float, float, float]:
+    mean, rest = cell.split(" [")
+    low, high = rest.rstrip("]").split(", ")
+    return float(mean), float(low), float(high)
+
+
+@pytest.mark.slow
+def test_bench_cold_start_runs_end_to_end_and_writes_csv_and_markdown(tmp_path, capsys):
+    args = ["bench", "cold-start", *QUICK, "--backend", "tf", "--out", str(tmp_path)]
+    assert cli.main(args) == 0
+    item, user_ndcg, user_hr = markdown_tables(capsys.readouterr().out)
+    assert [row["model"] for row in item] == list(cold_start.QUICK_ITEM_MODELS)
+    assert list(user_ndcg[0]) == ["model", "backend", "n=0", "n=5"]
+    assert all(0 <= float(row["n=5"]) <= 1 for row in user_ndcg + user_hr)
+    frame = pd.read_csv(tmp_path / "cold_start-synthetic-quick.csv", comment="#")
+    assert len(frame) == len(cold_start.plan("tf", quick=True))
+    assert (tmp_path / "cold_start-synthetic-quick.md").read_text().count("| hybrid | tf |") == 3
+
+
+def test_a_failing_benchmark_exits_non_zero_with_one_line(tmp_path):
+    result = reclearn("bench", "mf", "--dataset", "nope", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("reclearn: error: unknown data set 'nope'")
+    )
+    assert "Traceback" not in result.stderr
