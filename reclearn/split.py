@@ -195,3 +195,48 @@ def cold_user_split(
     rank = np.empty(len(ratings), dtype=np.int64)
     rank[order] = np.arange(len(ratings)) - np.repeat(starts, counts)
     return _take(ratings, cold & (rank >= n_known))
+
+
+def thin(
+    train: pd.DataFrame, fraction: float, seed: int = 0, min_per_user: int = 1
+) -> pd.DataFrame:
+    """Keep a random ``fraction`` of each user's ratings, to simulate a sparser data set.
+
+    A user with ``n`` ratings keeps ``round(fraction * n)`` of them, but at least
+    ``min(min_per_user, n)``, so no user disappears. For one seed, the rows kept at a
+    smaller fraction are a subset of those kept at a larger one (each user's ratings are
+    shuffled once and the first ones kept), so curves over fractions compare like with
+    like. Thin only the training frame; the test frame stays fixed.
+
+    Args:
+        train: Ratings (``user_id``, ``item_id``, ...).
+        fraction: Share of each user's ratings to keep, in (0, 1].
+        seed: Seed of the shuffle.
+        min_per_user: Ratings every user keeps at least (non-negative int).
+
+    Returns:
+        A row subset of ``train`` in its original order, with the same categories.
+
+    Raises:
+        ValueError: ``fraction`` outside (0, 1] or ``min_per_user`` negative or not an int.
+
+    Introduced in chapter "Challenges".
+    """
+    _check(train)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if (
+        isinstance(min_per_user, bool)
+        or not isinstance(min_per_user, (int, np.integer))
+        or min_per_user < 0
+    ):
+        raise ValueError(f"min_per_user must be a non-negative integer, got {min_per_user!r}")
+    rng = np.random.default_rng([seed, 7])
+    users = pd.factorize(train["user_id"])[0]
+    order = np.lexsort((rng.random(len(train)), users))  # shuffled within each user
+    counts = np.bincount(users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(len(train), dtype=np.int64)
+    rank[order] = np.arange(len(train)) - np.repeat(starts, counts)
+    keep = np.maximum(np.round(fraction * counts), np.minimum(min_per_user, counts))
+    return train[rank < keep[users]]

@@ -135,3 +135,35 @@ def test_splits_of_a_frame_with_plain_string_ids_work():
     train, test = split.random_split(ratings, test_fraction=0.5, seed=0)
     assert len(test) == 3
     assert train.index.union(test.index).equals(ratings.index)
+
+
+def test_thin_keeps_the_rounded_share_of_each_users_ratings_and_at_least_the_minimum():
+    ratings = pd.DataFrame(
+        {"user_id": ["a"] * 10 + ["b"] * 3 + ["c"], "item_id": [str(i) for i in range(14)],
+         "rating": 4.0}
+    )  # fmt: skip
+    kept = split.thin(ratings, 0.5, seed=0)
+    assert kept.user_id.value_counts().to_dict() == {"a": 5, "b": 2, "c": 1}
+    assert kept.index.is_monotonic_increasing
+    assert split.thin(ratings, 0.1, seed=0, min_per_user=2).user_id.value_counts().to_dict() == {
+        "a": 2, "b": 2, "c": 1,
+    }  # fmt: skip
+    assert len(split.thin(ratings, 0.01, seed=0, min_per_user=0)) == 0
+    assert split.thin(ratings, 1.0, seed=0).equals(ratings)
+
+
+def test_thin_is_nested_across_fractions_and_keeps_the_categories(ratings):
+    train, _ = split.per_user_split(ratings, seed=0)
+    half = split.thin(train, 0.5, seed=3)
+    tenth = split.thin(train, 0.1, seed=3)
+    assert tenth.index.isin(half.index).all() and half.index.isin(train.index).all()
+    assert tenth.user_id.nunique() == train.user_id.nunique()
+    assert tenth.item_id.cat.categories.equals(train.item_id.cat.categories)
+    assert not split.thin(train, 0.5, seed=4).index.equals(half.index)
+
+
+@pytest.mark.parametrize(("fraction", "minimum"), [(0.0, 1), (1.5, 1), (0.5, -1), (0.5, 1.5)])
+def test_thin_rejects_a_bad_fraction_or_minimum(fraction, minimum):
+    ratings = pd.DataFrame({"user_id": ["a"], "item_id": ["x"], "rating": 1.0})
+    with pytest.raises(ValueError, match="fraction|min_per_user"):
+        split.thin(ratings, fraction, min_per_user=minimum)
