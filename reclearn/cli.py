@@ -26,9 +26,9 @@ OUT_HELP = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; the exit status.
+    """Run the command line (``argv`` defaults to ``sys.argv[1:]``); the exit status.
 
-    Introduced in chapter "Data".
+    Described in README.md, section "Command line".
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = make_parser()
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.handler(args)
+    except BrokenPipeError:  # e.g. `reclearn datasets | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("reclearn: interrupted", file=sys.stderr)
         return 130
@@ -199,7 +202,7 @@ def dataset_table() -> pd.DataFrame:
             folder = data.DATA_DIR / name
             files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
             size = _size(sum(f.stat().st_size for f in files)) if files else "?"
-            status = "bundled" if files else "missing (restore it from the repository)"
+            status = "bundled" if files else "missing (set $RECLEARN_DATA to a copy of data/)"
             where = str(folder / "README.txt")
         else:
             spec = data.REGISTRY[name]

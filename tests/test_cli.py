@@ -4,6 +4,8 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +152,21 @@ def test_download_refuses_a_name_that_is_not_a_registered_archive():
     result = reclearn("download", "ml-latest-small")
     assert result.returncode == 2
     assert "invalid choice: 'ml-latest-small'" in result.stderr
+
+
+def test_download_without_a_network_fails_with_one_line_and_keeps_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert cli.main(["download", "ml-100k"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("reclearn: error: could not download https://files.grouplens.org/")
+    assert "no route to host" in line
+    assert list((tmp_path / "downloads").iterdir()) == []
 
 
 def test_the_data_commands_load_no_deep_learning_framework():
