@@ -1,6 +1,7 @@
 # reclearn — build the book, run the tests, run the benchmarks.
 #   make book    execute every chapter from a clean cache and build _build/html
-#   make test    lint, format check and pytest
+#   make test    lint, format check and pytest (browser tests too once _build/html exists)
+#   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
 #   make bench   reclearn bench mf, ranking and cold-start: benchmarks/results/*, README table
 #   make student write the student edition (no solutions) to _build/student
 #   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
@@ -18,7 +19,7 @@ STAMP  := $(VENV)/.installed
 # Quieter TensorFlow, one-line progress in the static HTML.
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
-.PHONY: help venv book test lint format bench assignments student grade clean distclean
+.PHONY: help venv book test lint format bench assignments student grade clean distclean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +43,13 @@ test: $(STAMP)  ## ruff check, ruff format --check, pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# The browser tests (tests/test_browser.py) use the distribution's Chromium, never a
+# browser downloaded by a test tool. Needs root (or sudo) the first time.
+chromium:  ## install chromium + chromium-driver with apt-get if /usr/bin/chromium is missing
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; fi
 
 lint: $(STAMP)  ## ruff check only
 	$(BIN)/ruff check .

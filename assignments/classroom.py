@@ -40,7 +40,8 @@ KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
 
 # The parts of the book a student-edition build needs (sources are copied, then stripped).
 BOOK_FILES = ("_config.yml", "_toc.yml", "index.md", "references.bib")
-BOOK_DIRS = ("chapters", "reclearn")
+BOOK_DIRS = ("chapters", "reclearn", "_ext", "benchmarks/results")
+"""With ``_ext`` (the book's Sphinx extension) and the benchmark tables the landing page shows."""
 TEACHER_ONLY = ("chapters/teaching",)
 """Pages left out of the student edition (the teacher's guide)."""
 

@@ -1,0 +1,285 @@
+"""Sphinx extension of the reclearn book: notebook downloads and measured running times.
+
+- Every executed chapter is offered as a notebook with its outputs (the one myst-nb writes
+  to ``_build/jupyter_execute/``) next to its MyST source, in ``_sources/`` of the HTML
+  output; the theme's download menu and a line under the chapter title link both.
+- ``downloads/reclearn-notebooks.zip`` holds every chapter notebook; the role
+  ``{notebook-zip}`text``` links it.
+- The directive ``{chapter-run-times}`` is replaced by a table of the chapters in reading
+  order with the running time that myst-nb measured when it executed each one (the
+  execution cache keeps that time, so a cached build shows the time of the real run).
+
+Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from contextlib import suppress
+from pathlib import Path
+
+import nbformat
+from docutils import nodes
+from jupyter_cache import get_cache
+from myst_nb.ext.glue import extract_glue_data_cell
+from myst_nb.sphinx_ import NbMetadataCollector
+from sphinx.addnodes import pending_xref
+from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+ZIP_PATH = "downloads/reclearn-notebooks.zip"
+"""Where the zip of every chapter notebook lands in the HTML output."""
+ZIP_README = """\
+The chapters of the reclearn book as Jupyter notebooks, executed, with their outputs.
+
+They import the `reclearn` package and read the data bundled with it: run them from a
+checkout of the reclearn repository with its .venv kernel (`make venv` installs it),
+for example by copying chapters/*.ipynb next to chapters/*.md.
+"""
+
+
+def notebook_docs(app: Sphinx) -> list[str]:
+    """Docnames, in reading order, whose source is a notebook that myst-nb wrote out."""
+    folder = _executed_folder(app)
+    return [d for d in _reading_order(app) if (folder / f"{d}.ipynb").is_file()]
+
+
+def _executed_folder(app: Sphinx) -> Path:
+    return Path(app.outdir).parent / "jupyter_execute"
+
+
+def _reading_order(app: Sphinx) -> list[str]:
+    """Every document reachable from the root's toctrees, depth first, root first."""
+    env = app.env
+    order: list[str] = []
+
+    def visit(docname: str) -> None:
+        if docname in order or docname not in env.found_docs:
+            return
+        order.append(docname)
+        for child in env.toctree_includes.get(docname, []):
+            visit(child)
+
+    visit(app.config.root_doc)
+    return order
+
+
+def _relative(from_doc: str, target: str) -> str:
+    """URL of an output file ``target`` from the HTML page of ``from_doc``."""
+    return posixpath.relpath(target, posixpath.dirname(from_doc) or ".")
+
+
+def _is_html(app: Sphinx) -> bool:
+    return getattr(app.builder, "format", "") == "html"
+
+
+# --- scripts -------------------------------------------------------------------------------
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Keep one copy of each script: in this Jupyter Book build sphinx-thebe and
+    sphinx-togglebutton register their inline configuration twice (once with the file name
+    ``None``, once ``""``), and a second
+    ``const THEBE_JS_URL = ...`` is a SyntaxError on every page (the browser tests saw it)."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = (
+            getattr(script, "filename", None) or "",
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"][:] = unique  # in place: Sphinx adds MathJax to this list later
+
+
+# --- downloads -----------------------------------------------------------------------------
+
+
+def add_notebook_to_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Let sphinx-book-theme's download menu offer the notebook (it reads ``ipynb_source``)."""
+    if (_executed_folder(app) / f"{pagename}.ipynb").is_file():
+        context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def add_download_line(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Put "Download: notebook (.ipynb) · source (.md)" under a chapter's title."""
+    if not _is_html(app) or not (_executed_folder(app) / f"{docname}.ipynb").is_file():
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None or not isinstance(section[0], nodes.title):
+        return
+    source = _source_name(app, docname)
+    line = nodes.paragraph(classes=["reclearn-downloads"])
+    line += nodes.Text("Download this chapter: ")
+    line += _link(
+        f"notebook with outputs ({docname.rsplit('/', 1)[-1]}.ipynb)",
+        _relative(docname, f"_sources/{docname}.ipynb"),
+        "reclearn-download-ipynb",
+    )
+    line += nodes.Text(" · ")
+    line += _link(
+        f"MyST source ({source.rsplit('/', 1)[-1]})",
+        _relative(docname, f"_sources/{source}"),
+        "reclearn-download-source",
+    )
+    section.insert(1, line)
+
+
+def _source_name(app: Sphinx, docname: str) -> str:
+    """Where Sphinx copies a page's source under ``_sources/`` (as its HTML builder does)."""
+    suffix = str(app.env.doc2path(docname, False))[len(docname) :]
+    name = docname + suffix
+    link_suffix = app.config.html_sourcelink_suffix
+    return name if name.endswith(link_suffix) else name + link_suffix
+
+
+def _link(text: str, url: str, css_class: str) -> nodes.reference:
+    return nodes.reference("", text, refuri=url, classes=[css_class])
+
+
+def notebook_zip_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{notebook-zip}`text``` links the zip of every chapter notebook."""
+    docname = inliner.document.settings.env.docname
+    node = _link(text, _relative(docname, ZIP_PATH), "reclearn-notebook-zip")
+    return [node], []
+
+
+def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
+    """The notebook myst-nb parsed for ``docname``, with the outputs of its execution.
+
+    myst-nb writes the parsed notebook to ``jupyter_execute/`` but, when the outputs come
+    from the execution cache, without them; so they are merged from the cache here. Glue
+    values that the page shows elsewhere (not displayed by their cell) and stderr are
+    dropped, as myst-nb drops them from the page (``execute.stderr_output: remove``).
+    """
+    notebook = nbformat.read(_executed_folder(app) / f"{docname}.ipynb", as_version=4)
+    cache_path = app.env.mystnb_config.execution_cache_path
+    if cache_path and Path(cache_path).is_dir():
+        with suppress(KeyError):
+            _, notebook = get_cache(cache_path).merge_match_into_notebook(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            extract_glue_data_cell(cell)
+            cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+    return notebook
+
+
+def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """Write each executed notebook to ``_sources/`` and zip them all (HTML builds only)."""
+    if exception is not None or not _is_html(app):
+        return
+    outdir = Path(app.outdir)
+    docs = notebook_docs(app)
+    for docname in docs:
+        target = outdir / "_sources" / f"{docname}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed_notebook(app, docname), target)
+    archive = outdir / ZIP_PATH
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("reclearn-notebooks/README.txt", ZIP_README)
+        for docname in docs:
+            source = outdir / "_sources" / f"{docname}.ipynb"
+            bundle.write(source, f"reclearn-notebooks/{docname}.ipynb")
+
+
+# --- running times -------------------------------------------------------------------------
+
+
+class chapter_run_times(nodes.General, nodes.Element):
+    """Placeholder, replaced by the table once every chapter has run."""
+
+
+class ChapterRunTimes(SphinxDirective):
+    """``{chapter-run-times}``: the chapters with the running time the build measured."""
+
+    def run(self) -> list[nodes.Node]:
+        # myst-nb's key: rewrite this page whenever a notebook is executed again.
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, "has_exec_table", True)
+        return [chapter_run_times()]
+
+
+class RunTimesTransform(SphinxPostTransform):
+    """Replace each placeholder with the table (before cross-references are resolved)."""
+
+    default_priority = 8
+
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(chapter_run_times)):
+            node.replace_self(run_time_table(self.app, self.env.docname))
+
+
+def format_seconds(seconds: float) -> str:
+    """``42 s`` below a minute, else ``3 min 07 s``."""
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def run_time_table(app: Sphinx, parent: str) -> nodes.table:
+    """Chapter | running time | notebook, in reading order, with a total row."""
+    data = NbMetadataCollector.get_doc_data(app.env)
+    header = ["Chapter", "Running time", "Download"]
+    rows, total = [], 0.0
+    for docname in notebook_docs(app):
+        runtime = (data.get(docname, {}).get("exec_data") or {}).get("runtime")
+        total += runtime or 0.0
+        title = nodes.paragraph()
+        xref = pending_xref(
+            refdoc=parent,
+            reftarget="/" + docname,
+            reftype="doc",
+            refdomain="std",
+            refexplicit=True,
+            refwarn=True,
+        )
+        xref += nodes.inline(text=app.env.titles[docname].astext())
+        title += xref
+        stem = docname.rsplit("/", 1)[-1]
+        links = nodes.paragraph()
+        links += _link(f"{stem}.ipynb", _relative(parent, f"_sources/{docname}.ipynb"),
+                       "reclearn-download-ipynb")  # fmt: skip
+        time = "not executed" if runtime is None else format_seconds(runtime)
+        rows.append([title, nodes.paragraph(text=time), links])
+    rows.append(
+        [
+            nodes.paragraph(text="All chapters"),
+            nodes.paragraph(text=format_seconds(total)),
+            nodes.paragraph(
+                "",
+                "",
+                _link("all notebooks (zip)", _relative(parent, ZIP_PATH), "reclearn-notebook-zip"),
+            ),  # fmt: skip
+        ]
+    )
+    return _table(header, rows)
+
+
+def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
+    table = nodes.table(classes=["colwidths-auto", "reclearn-run-times"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    group += [nodes.colspec(colwidth=1) for _ in header]
+    head = nodes.thead()
+    group += head
+    head += nodes.row("", *[nodes.entry("", nodes.paragraph(text=h)) for h in header])
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        body += nodes.row("", *[nodes.entry("", cell) for cell in cells])
+    return table
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(chapter_run_times)
+    app.add_directive("chapter-run-times", ChapterRunTimes)
+    app.add_post_transform(RunTimesTransform)
+    app.add_role("notebook-zip", notebook_zip_role)
+    app.connect("html-page-context", add_notebook_to_context, priority=400)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=450)
+    app.connect("doctree-resolved", add_download_line)
+    app.connect("build-finished", copy_notebooks)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
