@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import browser_checks as bc
@@ -212,6 +213,30 @@ def test_the_download_check_reports_a_missing_notebook_and_one_without_outputs(p
     assert f"{stem}.ipynb has no output: not the executed notebook" in problems
     other = Path(TAB_PAGES[1]).stem
     assert f"{other}.ipynb gives HTTP 404" in problems
+
+
+def test_the_download_check_reports_a_zip_whose_notebook_differs_from_the_chapter_one(
+    planted, context
+):
+    stem = Path(TAB_PAGES[1]).stem
+    (planted / "_sources" / "chapters").mkdir(parents=True)
+    for suffix in (".md", ".ipynb"):
+        shutil.copy2(
+            HTML / "_sources" / "chapters" / f"{stem}{suffix}", planted / "_sources" / "chapters"
+        )
+    notebook = (HTML / "_sources" / "chapters" / f"{stem}.ipynb").read_bytes()
+    (planted / "downloads").mkdir()
+    with zipfile.ZipFile(planted / "downloads" / "reclearn-notebooks.zip", "w") as bundle:
+        bundle.writestr(
+            f"reclearn-notebooks/chapters/{stem}.ipynb", notebook.replace(b"NeuMF", b"NCF")
+        )
+    page_path = planted / TAB_PAGES[1]
+    link = '<a class="reclearn-notebook-zip" href="../downloads/reclearn-notebooks.zip">zip</a>'
+    page_path.write_text(page_path.read_text("utf-8").replace("</article>", link + "</article>"))
+    with bc.serve(planted) as base:
+        problems = bc.check_downloads(context.new_page(), base + TAB_PAGES[1], context)
+    assert [p for p in problems if p.endswith(f"differs from {base}_sources/chapters/{stem}.ipynb")]
+    assert len(problems) == 1, problems
 
 
 def test_the_search_check_finds_nothing_when_the_index_is_empty(planted, context):
