@@ -140,11 +140,12 @@ def recording(page) -> Iterator[PageLog]:
 _WAIT_FOR_IMAGES = """async () => {
   const images = Array.from(document.images);
   for (const img of images) img.loading = "eager";
-  await Promise.all(images.map((img) => img.complete ? null :
+  const loaded = Promise.all(images.map((img) => img.complete ? null :
     new Promise((done) => {
       img.addEventListener("load", done);
       img.addEventListener("error", done);
     })));
+  await Promise.race([loaded, new Promise((done) => setTimeout(done, 10000))]);
   return images.filter((img) => !(img.naturalWidth > 0)).map((img) => img.getAttribute("src"));
 }"""
 
@@ -152,7 +153,8 @@ _MATH = """async () => {
   const math = document.querySelectorAll(".math, span.math, div.math").length;
   const script = Array.from(document.scripts).find((s) => /mathjax/i.test(s.src));
   if (math && window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
-    await window.MathJax.startup.promise;
+    await Promise.race([window.MathJax.startup.promise,
+                        new Promise((done) => setTimeout(done, 10000))]);
   }
   return {
     math: math,
