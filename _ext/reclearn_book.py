@@ -1,8 +1,9 @@
 """Sphinx extension of the reclearn book: notebook downloads and measured running times.
 
-- Every executed chapter is offered as a notebook with its outputs (the one myst-nb writes
-  to ``_build/jupyter_execute/``) next to its MyST source, in ``_sources/`` of the HTML
-  output; the theme's download menu and a line under the chapter title link both.
+- Every executed chapter is offered as a notebook with its outputs (the notebook myst-nb
+  parsed, with the outputs of the execution cache) next to its MyST source, in
+  ``_sources/`` of the HTML output; the theme's download menu and a line under the chapter
+  title link both.
 - ``downloads/reclearn-notebooks.zip`` holds every chapter notebook; the role
   ``{notebook-zip}`text``` links it.
 - The directive ``{chapter-run-times}`` is replaced by a table of the chapters in reading
@@ -34,9 +35,10 @@ ZIP_PATH = "downloads/reclearn-notebooks.zip"
 ZIP_README = """\
 The chapters of the reclearn book as Jupyter notebooks, executed, with their outputs.
 
-They import the `reclearn` package and read the data bundled with it: run them from a
-checkout of the reclearn repository with its .venv kernel (`make venv` installs it),
-for example by copying chapters/*.ipynb next to chapters/*.md.
+They import the `reclearn` package and read the data bundled with it: open them with the
+Python environment of a reclearn checkout (`make venv` creates .venv; or `pip install -e .`
+plus requirements.txt). Keep them out of the checkout's chapters/ folder, where the book's
+own sources (chapters/*.md) live.
 """
 
 
