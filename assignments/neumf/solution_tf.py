@@ -74,5 +74,3 @@ class NeuMFRecommender(Recommender):
         """Scores, float64 array of shape (n,), for index arrays of shape (n,)."""
         logits = self.network(tf.constant(users, tf.int64), tf.constant(items, tf.int64))
         return logits.numpy().astype(np.float64)
-
-
