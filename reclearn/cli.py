@@ -199,7 +199,7 @@ def dataset_table() -> pd.DataFrame:
         if name == "synthetic":
             size, status, where = "generated", "bundled", "no licence needed"
         elif entry.bundled:
-            folder = data.DATA_DIR / name
+            folder = data.bundled_dir(name)
             files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
             size = _size(sum(f.stat().st_size for f in files)) if files else "?"
             status = "bundled" if files else "missing (set $RECLEARN_DATA to a copy of data/)"

@@ -25,8 +25,32 @@ import pandas as pd
 
 from reclearn.interactions import as_categorical_ids
 
-DATA_DIR = Path(os.environ.get("RECLEARN_DATA", Path(__file__).resolve().parent.parent / "data"))
-"""Where bundled data lives and downloaded archives are cached (``$RECLEARN_DATA``)."""
+_SOURCE_DATA = Path(__file__).resolve().parent.parent / "data"
+_PACKAGED_DATA = Path(__file__).resolve().parent / "_bundled"  # the copy a wheel ships
+
+
+def _default_data_dir() -> Path:
+    if "RECLEARN_DATA" in os.environ:
+        return Path(os.environ["RECLEARN_DATA"])
+    if _SOURCE_DATA.is_dir():  # a source checkout or an editable install
+        return _SOURCE_DATA
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "reclearn"
+
+
+DATA_DIR = _default_data_dir()
+"""Where downloaded archives are cached, and bundled data is looked for first
+(``$RECLEARN_DATA``; else the checkout's ``data/``; else ``~/.cache/reclearn``)."""
+
+
+def bundled_dir(name: str) -> Path:
+    """The folder holding a bundled data set: under :data:`DATA_DIR` if it is there,
+    else the copy installed with the package (a wheel ships ``data/`` inside it)."""
+    for base in (DATA_DIR, _PACKAGED_DATA):
+        if (base / name).is_dir():
+            return base / name
+    return DATA_DIR / name
+
 
 BUNDLED_SHA256 = {
     "ml-latest-small": {
@@ -171,7 +195,7 @@ def load_dataset(
     Introduced in chapter "Data".
     """
     if name == "ml-latest-small":
-        return _load_ml_latest_small(DATA_DIR / name)
+        return _load_ml_latest_small(bundled_dir(name))
     if name == "synthetic":
         return make_synthetic(**synthetic_options)
     if name in REGISTRY:
@@ -187,7 +211,7 @@ def verify_bundled(name: str = "ml-latest-small", directory: Path | None = None)
     Raises:
         DataError: A file is missing or its checksum differs.
     """
-    directory = Path(directory or DATA_DIR / name)
+    directory = Path(directory or bundled_dir(name))
     for filename, expected in BUNDLED_SHA256[name].items():
         file = directory / filename
         if not file.is_file():
