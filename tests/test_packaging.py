@@ -59,35 +59,32 @@ def test_the_wheel_holds_the_bundled_data_and_its_licence(wheel):
 
 
 def run_installed(installed, tmp_path, *args):
+    """Run ``python *args`` with only the installed wheel importable, away from the checkout."""
     env = {k: v for k, v in os.environ.items() if k not in ("RECLEARN_DATA", "PYTHONPATH")}
     env |= {"PYTHONPATH": str(installed), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     return subprocess.run(
-        [sys.executable, "-m", "reclearn", *args],
+        [sys.executable, *args],
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
     )  # fmt: skip
 
 
 def test_the_installed_package_is_the_one_imported(installed, tmp_path):
-    code = "import reclearn, sys; print(reclearn.__file__)"
-    env = {"PYTHONPATH": str(installed), "PATH": os.environ["PATH"]}
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
+    result = run_installed(installed, tmp_path, "-c", "import reclearn; print(reclearn.__file__)")
     assert Path(result.stdout.strip()).is_relative_to(installed)
 
 
 def test_stats_and_datasets_work_from_the_wheel_alone(installed, tmp_path):
-    stats = run_installed(installed, tmp_path, "stats", "ml-latest-small")
+    stats = run_installed(installed, tmp_path, "-m", "reclearn", "stats", "ml-latest-small")
     assert stats.returncode == 0, stats.stderr
     assert "100,836" in stats.stdout
-    listing = run_installed(installed, tmp_path, "datasets")
+    listing = run_installed(installed, tmp_path, "-m", "reclearn", "datasets")
     assert listing.returncode == 0, listing.stderr
     assert str(installed / "reclearn" / "_bundled" / "ml-latest-small") in listing.stdout
     assert str(tmp_path / "cache" / "reclearn" / "downloads") in listing.stdout
 
 
 def test_help_works_from_the_wheel_alone(installed, tmp_path):
-    result = run_installed(installed, tmp_path, "--help")
+    result = run_installed(installed, tmp_path, "-m", "reclearn", "--help")
     assert result.returncode == 0, result.stderr
     assert "bench" in result.stdout
 
