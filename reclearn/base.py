@@ -55,6 +55,12 @@ class Recommender(abc.ABC):
     Subclasses implement ``_fit`` and ``_score_pairs`` on index arrays; this class owns
     id mapping, input checks, the fallback for unknown ids and the exclusion of seen items.
 
+    After ``fit``, ``model.index`` (an :class:`~reclearn.interactions.IdIndex`) maps raw
+    ids to indices and back, and the public scoring methods work on those indices:
+    :meth:`score_pairs`, :meth:`score_users`, :meth:`ranking_scores` (what ``recommend``
+    ranks, fallbacks included), :meth:`iter_ranking_scores` (the same in bounded memory)
+    and :meth:`fallback_biases`.
+
     Introduced in chapter "Matrix factorization".
     """
 
@@ -79,11 +85,13 @@ class Recommender(abc.ABC):
         """Scores (unclipped) for pairs of known indices, shape (n,)."""
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        """Scores of every item for each user, shape (len(users), num_items)."""
-        num_items = self.index.num_items
-        pairs_u = np.repeat(users, num_items)
-        pairs_i = np.tile(np.arange(num_items), len(users))
-        return self._score_pairs(pairs_u, pairs_i).reshape(len(users), num_items)
+        """Scores of every item for each user, shape (len(users), num_items); items
+        without training ratings get ``-inf`` (a model may know nothing of them)."""
+        items = np.flatnonzero(self.item_known)
+        scores = np.full((len(users), self.index.num_items), -np.inf)
+        pairs = self._score_pairs(np.repeat(users, len(items)), np.tile(items, len(users)))
+        scores[:, items] = np.asarray(pairs).reshape(len(users), len(items))
+        return scores
 
     def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
         """(mu, b_u, b_i) used for unknown ids; by default damped means from training."""
@@ -131,6 +139,89 @@ class Recommender(abc.ABC):
         self._fit(data, val)
         return self
 
+    # --- scoring by index: what evaluation, cold start and explanations use -------
+
+    def score_pairs(self, users, items) -> np.ndarray:
+        """Scores of (user, item) index pairs, shape (n,), float64 and unclipped.
+
+        Args:
+            users: User indices of ``self.index``, shape (n,); every user must have
+                training ratings (``user_known``).
+            items: Item indices, shape (n,); every item must have training ratings.
+
+        Raises:
+            ValueError: Shapes differ, or an index is out of range or unknown.
+        """
+        self._check_fitted()
+        users = self._known_indices(users, self.user_known, "users")
+        items = self._known_indices(items, self.item_known, "items")
+        if users.shape != items.shape:
+            raise ValueError(
+                f"users and items must have the same shape, got {users.shape} and "
+                f"{items.shape}"
+            )
+        if len(users) == 0:
+            return np.empty(0)
+        return np.asarray(self._score_pairs(users, items), dtype=np.float64)
+
+    def score_users(self, users) -> np.ndarray:
+        """Scores of every item for known users, shape (len(users), num_items).
+
+        Items without training ratings get whatever the model computes for them; use
+        :meth:`ranking_scores` for the scores ``recommend`` ranks. Memory grows with
+        ``len(users) * num_items``: score large sets through :meth:`iter_ranking_scores`.
+        """
+        self._check_fitted()
+        users = self._known_indices(users, self.user_known, "users")
+        if len(users) == 0:
+            return np.empty((0, self.index.num_items))
+        return np.asarray(self._score_users(users), dtype=np.float64)
+
+    def ranking_scores(self, users) -> np.ndarray:
+        """The scores ``recommend`` ranks, shape (len(users), num_items).
+
+        Known users get :meth:`score_users`; unknown users (index -1 or no training
+        ratings) get the fallback ``mu + b_i``. Items nobody rated in training get
+        ``-inf``: the model never recommends them. Seen items are not excluded.
+        """
+        self._check_fitted()
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        if (users >= self.index.num_users).any():
+            raise ValueError(
+                f"users holds an index >= {self.index.num_users} (the number of users)"
+            )
+        known = users >= 0
+        known[known] = self.user_known[users[known]]
+        mu, _, b_i = self.fallback_biases()
+        scores = np.tile(np.asarray(mu + b_i, dtype=np.float64), (len(users), 1))
+        if known.any():
+            scores[known] = self.score_users(users[known])
+        scores[:, ~self.item_known] = -np.inf
+        return scores
+
+    def iter_ranking_scores(self, users, batch_size: int = 256):
+        """:meth:`ranking_scores` in blocks of ``batch_size`` users (bounded memory).
+
+        Yields:
+            ``(start, scores)``: the block's first position in ``users`` and its scores,
+            shape (at most batch_size, num_items).
+        """
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        for start in range(0, len(users), batch_size):
+            yield start, self.ranking_scores(users[start : start + batch_size])
+
+    def fallback_biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(mu, b_u, b_i)``: what unknown users and items are scored with.
+
+        ``b_u`` has one entry per user index, ``b_i`` one per item index.
+        """
+        self._check_fitted()
+        return self._biases()
+
     def predict(self, frame: pd.DataFrame) -> Predictions:
         """Predicted ratings for the rows of ``frame`` (columns ``user_id``, ``item_id``).
 
@@ -160,13 +251,17 @@ class Recommender(abc.ABC):
             scores = np.clip(scores, *self.rating_scale)
         return Predictions(scores, fallback)
 
-    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+    def recommend(
+        self, user_ids, k: int = 10, exclude_seen: bool = True, batch_size: int = 256
+    ) -> pd.DataFrame:
         """Top-``k`` items for each raw user id, best first.
 
         Args:
             user_ids: Raw user ids (a list, array or Series).
             k: Number of items per user.
             exclude_seen: Leave out items the user rated in training.
+            batch_size: Users scored at once; memory grows with
+                ``batch_size * num_items``, never with the number of users.
 
         Returns:
             A frame with columns ``user_id, rank, item_id, score, fallback``; ``fallback`` is
@@ -180,17 +275,16 @@ class Recommender(abc.ABC):
         users = self.index.users(user_ids)
         known = users >= 0
         known[known] = self.user_known[users[known]]
-        mu, _, b_i = self._biases()
-        scores = np.tile(mu + b_i, (len(users), 1))
-        if known.any():
-            scores[known] = self._score_users(users[known])
-        scores[:, ~self.item_known] = -np.inf  # never recommend an item nobody rated
-        if exclude_seen:
-            for row in np.flatnonzero(known):
-                scores[row, self._seen[users[row]]] = -np.inf
         k = min(k, self.index.num_items)
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
+        top = np.empty((len(users), k), dtype=np.int64)
+        top_scores = np.empty((len(users), k))
+        for start, scores in self.iter_ranking_scores(users, batch_size):
+            rows = slice(start, start + len(scores))
+            if exclude_seen:
+                for row in np.flatnonzero(known[rows]):
+                    scores[row, self._seen[users[start + row]]] = -np.inf
+            top[rows] = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            top_scores[rows] = np.take_along_axis(scores, top[rows], axis=1)
         frame = pd.DataFrame(
             {
                 "user_id": np.repeat(user_ids, k),
@@ -213,6 +307,22 @@ class Recommender(abc.ABC):
         """RMSE of the unclipped scores on index arrays (for learning curves)."""
         error = self._score_pairs(data.users, data.items) - data.ratings
         return float(np.sqrt(np.mean(error**2)))
+
+    def _known_indices(self, indices, known: np.ndarray, name: str) -> np.ndarray:
+        """``indices`` as int64, checked to be in range and known at training time."""
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integer indices, got dtype {indices.dtype}")
+        indices = indices.astype(np.int64).reshape(-1)
+        bad = (indices < 0) | (indices >= len(known))
+        bad[~bad] = ~known[indices[~bad]]
+        if bad.any():
+            raise ValueError(
+                f"{name} holds index {indices[bad][0]}, which the model has no training "
+                f"ratings for; map raw ids with model.index and score unknown ones "
+                "through ranking_scores or predict"
+            )
+        return indices
 
     def _check_fitted(self) -> None:
         if self.index is None:
