@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reclearn import seeds
 from reclearn.interactions import IdIndex, validate_ratings
 
 
@@ -152,13 +153,12 @@ class Recommender(abc.ABC):
         Raises:
             ValueError: Shapes differ, or an index is out of range or unknown.
         """
-        self._check_fitted()
+        self.check_fitted()
         users = self._known_indices(users, self.user_known, "users")
         items = self._known_indices(items, self.item_known, "items")
         if users.shape != items.shape:
             raise ValueError(
-                f"users and items must have the same shape, got {users.shape} and "
-                f"{items.shape}"
+                f"users and items must have the same shape, got {users.shape} and {items.shape}"
             )
         if len(users) == 0:
             return np.empty(0)
@@ -171,7 +171,7 @@ class Recommender(abc.ABC):
         :meth:`ranking_scores` for the scores ``recommend`` ranks. Memory grows with
         ``len(users) * num_items``: score large sets through :meth:`iter_ranking_scores`.
         """
-        self._check_fitted()
+        self.check_fitted()
         users = self._known_indices(users, self.user_known, "users")
         if len(users) == 0:
             return np.empty((0, self.index.num_items))
@@ -184,7 +184,7 @@ class Recommender(abc.ABC):
         ratings) get the fallback ``mu + b_i``. Items nobody rated in training get
         ``-inf``: the model never recommends them. Seen items are not excluded.
         """
-        self._check_fitted()
+        self.check_fitted()
         users = np.asarray(users, dtype=np.int64).reshape(-1)
         if (users >= self.index.num_users).any():
             raise ValueError(
@@ -219,7 +219,7 @@ class Recommender(abc.ABC):
 
         ``b_u`` has one entry per user index, ``b_i`` one per item index.
         """
-        self._check_fitted()
+        self.check_fitted()
         return self._biases()
 
     def predict(self, frame: pd.DataFrame) -> Predictions:
@@ -229,7 +229,7 @@ class Recommender(abc.ABC):
         bias left out; ``result.num_fallback`` says how many. Rating predictors clip to the
         rating scale; ranking models (``clip_predictions = False``) return raw scores.
         """
-        self._check_fitted()
+        self.check_fitted()
         validate_ratings(frame, require_rating=False, what="frame to predict")
         users, items = self.index.encode(frame)
         user_ok = users >= 0
@@ -268,7 +268,7 @@ class Recommender(abc.ABC):
             True for users unknown at training time, who get the items with the highest
             ``mu + b_i``.
         """
-        self._check_fitted()
+        self.check_fitted()
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         user_ids = [str(u) for u in (user_ids if not isinstance(user_ids, str) else [user_ids])]
@@ -295,6 +295,18 @@ class Recommender(abc.ABC):
             }
         )
         return frame[np.isfinite(frame["score"])].reset_index(drop=True)
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path``; models without a file format refuse.
+
+        Raises:
+            TypeError: This model cannot be saved (refit it from its training frame).
+        """
+        raise TypeError(
+            f"{type(self).__name__} cannot be saved to a file: only the deep models "
+            "(reclearn.build(name, backend=...)) can; refit this one from its training "
+            "frame instead"
+        )
 
     # --- helpers ------------------------------------------------------------------
 
@@ -324,7 +336,8 @@ class Recommender(abc.ABC):
             )
         return indices
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise ``RuntimeError`` unless :meth:`fit` (or ``load``) has run."""
         if self.index is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(train) first")
 
@@ -356,7 +369,7 @@ def _damped_biases(data: TrainingData, shrinkage: float) -> tuple[np.ndarray, np
 
 def hold_out(data: TrainingData, fraction: float, seed: int) -> tuple[TrainingData, TrainingData]:
     """Split index arrays into (train, validation) at random; validation ids stay known."""
-    rng = np.random.default_rng([seed, 2])
+    rng = seeds.rng(seed, seeds.Stream.VALIDATION)
     is_val = rng.random(len(data.ratings)) < fraction
     known_u = np.bincount(data.users[~is_val], minlength=data.num_users) > 0
     known_i = np.bincount(data.items[~is_val], minlength=data.num_items) > 0

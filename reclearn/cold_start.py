@@ -3,8 +3,8 @@
 :func:`reclearn.evaluate.evaluate_ranking` leaves out users unknown to the model and ranks
 items without training ratings last. Cold start needs both: here every test user is ranked
 (unknown users get what ``recommend`` gives them, the model's fallback), and the candidates
-can be restricted to the cold items. Scores come from the model's public behaviour, so MF's
-fallback for a new item (one constant score per user) is what gets measured.
+can be restricted to the cold items. Scores come from ``model.ranking_scores``, what
+``recommend`` ranks, so MF's fallback for a new item is what gets measured.
 """
 
 from __future__ import annotations
@@ -18,25 +18,6 @@ from reclearn.base import Recommender
 from reclearn.evaluate import RankingResult, full_protocol
 from reclearn.interactions import validate_ratings
 from reclearn.sampling import PositiveSets
-
-
-def public_scores(model: Recommender, users: np.ndarray) -> np.ndarray:
-    """Scores of every item for user indices, as ``predict``/``recommend`` would rank them.
-
-    Known users get ``_score_users``; unknown users the fallback ``mu + b_i``. Items the
-    model cannot score (``item_known`` False) get ``-inf``: it would never recommend them.
-
-    Introduced in chapter "Content-based recommendation".
-    """
-    users = np.asarray(users, dtype=np.int64)
-    known = users >= 0
-    known[known] = model.user_known[users[known]]
-    mu, _, b_i = model._biases()
-    scores = np.tile(np.asarray(mu + b_i, dtype=np.float64), (len(users), 1))
-    if known.any():
-        scores[known] = model._score_users(users[known])
-    scores[:, ~model.item_known] = -np.inf
-    return scores
 
 
 def evaluate_cold_start(
@@ -65,7 +46,7 @@ def evaluate_cold_start(
 
     Introduced in chapter "Content-based recommendation".
     """
-    model._check_fitted()
+    model.check_fitted()
     validate_ratings(test, require_rating=False, what="test")
     index = model.index
     num_users, num_items = index.num_users, index.num_items
@@ -82,16 +63,18 @@ def evaluate_cold_start(
     seen = PositiveSets(train_u[keep], train_i[keep], num_users, num_items)
     users, items = index.encode(test)
     if (users < 0).any():
-        raise ValueError("a test user is not in the model's index; fit on a frame whose "
-                         "user_id categories include every user")  # fmt: skip
+        raise ValueError(
+            "a test user is not in the model's index; fit on a frame whose "
+            "user_id categories include every user"
+        )
     rows = (items >= 0) & candidate[np.maximum(items, 0)]
     rows[rows] = ~seen.contains(users[rows], items[rows])
     names = [metrics] if isinstance(metrics, str) else list(metrics)
-    values = full_protocol(lambda u: public_scores(model, u), users[rows], items[rows], seen,
-                           candidate, k, names, batch_size)  # fmt: skip
+    values = full_protocol(
+        model.ranking_scores, users[rows], items[rows], seen, candidate, k, names, batch_size
+    )
     columns = [f"{n}@{k}" if n not in ("mrr", "auc") else n for n in names]
     per_user = pd.DataFrame(values, columns=columns)
     per_user.insert(0, "user_id", index.user_ids.to_numpy()[np.unique(users[rows])])
     summary = {c: float(per_user[c].mean()) if len(per_user) else np.nan for c in columns}
-    return RankingResult(per_user, summary, "cold-start", k, len(per_user), 0,
-                         {}, 0)  # fmt: skip
+    return RankingResult(per_user, summary, "cold-start", k, len(per_user), 0, {}, 0)

@@ -296,7 +296,7 @@ class ContentRecommender(ContentItems, Recommender):
         Raises:
             ValueError: The user or item is unknown to the model.
         """
-        self._check_fitted()
+        self.check_fitted()
         user = int(self.index.users([str(user_id)])[0])
         item = int(self.index.items([str(item_id)])[0])
         if user < 0 or not self.user_known[user]:

@@ -66,11 +66,11 @@ def evaluate_ranking(
         ``"full"``: a user's candidates are every item the model knows (it has training
         interactions) that the user has not seen in ``train``; the relevant items are the
         user's rows of ``test``. Items the user has in ``train`` are neither candidates
-        nor relevant. Scores come from ``model._score_users`` in batches of
+        nor relevant. Scores come from ``model.score_users`` in batches of
         ``batch_size`` users.
 
         ``"sampled"``: each test row is ranked among itself and its row of ``negatives``
-        (99 items in NCF's protocol) by ``model._score_pairs``; a user's value is the mean
+        (99 items in NCF's protocol) by ``model.score_pairs``; a user's value is the mean
         over the user's test rows.
 
     Ties are broken pessimistically (:func:`reclearn.metrics.rank_of_targets`). A held-out
@@ -105,7 +105,7 @@ def evaluate_ranking(
 
     Introduced in chapter "Deep collaborative filtering".
     """
-    model._check_fitted()
+    model.check_fitted()
     names = _check_options(protocol, k, metrics, batch_size)
     validate_ratings(train, require_rating=False, what="train")
     validate_ratings(test, require_rating=False, what="test")
@@ -136,7 +136,7 @@ def evaluate_ranking(
 
     if protocol == "full":
         values = full_protocol(
-            model._score_users,
+            model.score_users,
             users[rows],
             np.where(item_ok[rows], items[rows], -1),
             seen,
@@ -149,7 +149,7 @@ def evaluate_ranking(
     else:
         negatives = _negatives_for(negatives, test, model, users, items, seen)
         values = _sampled_protocol(
-            model._score_pairs,
+            model.score_pairs,
             users[rows],
             np.where(item_ok[rows], items[rows], -1),
             negatives[rows],

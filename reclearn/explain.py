@@ -159,7 +159,7 @@ def explain(model: Recommender, train: pd.DataFrame, user_id, item_id,
 
     Introduced in chapter "Challenges".
     """
-    model._check_fitted()
+    model.check_fitted()
     user = int(model.index.users([str(user_id)])[0])
     item = int(model.index.items([str(item_id)])[0])
     if user < 0 or not model.user_known[user]:

@@ -1,10 +1,18 @@
-"""Save and load fitted models as ``.npz`` files: arrays and JSON, never pickle."""
+"""Model files: ``.npz`` archives of arrays plus JSON metadata, never pickle.
+
+A file holds ``meta`` (JSON: the format version, the model class, its config...) and
+named arrays. Writing is atomic (a ``.part`` file renamed into place); reading checks
+the format version and the model class, and any damaged or foreign file raises one
+error of reclearn's own type, :class:`ModelFileError`.
+
+Introduced in chapter "Matrix factorization".
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,67 +20,64 @@ import pandas as pd
 
 from reclearn.interactions import IdIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2: arrays under ``weight/`` and ``state/``; version 1 files are refused."""
 
 
-def save_arrays(path, model, weights: dict[str, np.ndarray]) -> None:
-    """Write a fitted model's weights, config and id index to ``path`` atomically."""
-    model._check_fitted()
-    seen_counts = np.array([len(s) for s in model._seen], dtype=np.int64)
-    meta = {
-        "format": FORMAT_VERSION,
-        "model": type(model).__name__,
-        "backend": model.backend,
-        "config": dataclasses.asdict(model.config),
-        "global_mean": model.global_mean,
-        "rating_scale": list(model.rating_scale),
-    }
-    arrays = {f"weight/{name}": value for name, value in weights.items()}
-    arrays.update(
-        {
-            "meta": np.array(json.dumps(meta)),
-            "user_ids": model.index.user_ids.to_numpy(str),
-            "item_ids": model.index.item_ids.to_numpy(str),
-            "user_known": model.user_known,
-            "item_known": model.item_known,
-            "user_bias": model._user_bias,
-            "item_bias": model._item_bias,
-            "seen_counts": seen_counts,
-            "seen_items": np.concatenate(model._seen) if len(model._seen) else np.empty(0, int),
-        }
-    )
+class ModelFileError(ValueError):
+    """A model file that cannot be read: missing, truncated, foreign or of another
+    model or format version."""
+
+
+def write_model(path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``meta`` (JSON-serialisable) and ``arrays`` to ``path`` atomically."""
     path = Path(path)
+    meta = {"format": FORMAT_VERSION, **meta}
     part = path.with_name(path.name + ".part")
-    with open(part, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(part, path)
+    try:
+        with open(part, "wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
-def load_arrays(path, cls) -> tuple[object, dict, dict[str, np.ndarray]]:
-    """Read a file written by :func:`save_arrays` for recommender class ``cls``.
+def read_model(path, model: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a file written by :func:`write_model` for the model class named ``model``.
 
     Returns:
-        ``(config, state, weights)``: the config object, attributes to restore, weights.
+        ``(meta, arrays)``.
 
     Raises:
-        ValueError: The file holds another kind of model.
+        ModelFileError: The file is missing or unreadable, is not a reclearn model file,
+            has another format version, or holds another model.
     """
-    with np.load(path, allow_pickle=False) as npz:
-        meta = json.loads(str(npz["meta"]))
-        if meta["model"] != cls.__name__:
-            raise ValueError(f"{path} holds a {meta['model']}, not a {cls.__name__}")
-        weights = {k.removeprefix("weight/"): npz[k] for k in npz.files if k.startswith("weight/")}
-        counts = npz["seen_counts"]
-        state = {
-            "index": IdIndex(
-                pd.Index(npz["user_ids"].astype(object)), pd.Index(npz["item_ids"].astype(object))
-            ),  # fmt: skip
-            "global_mean": meta["global_mean"],
-            "rating_scale": tuple(meta["rating_scale"]),
-            "user_known": npz["user_known"],
-            "item_known": npz["item_known"],
-            "_user_bias": npz["user_bias"],
-            "_item_bias": npz["item_bias"],
-            "_seen": np.split(npz["seen_items"], np.cumsum(counts)[:-1]),
-        }
-    return cls.config_class(**meta["config"]), state, weights
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            arrays = {name: npz[name] for name in npz.files if name != "meta"}
+    except FileNotFoundError:
+        raise ModelFileError(f"no model file at {path}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelFileError(
+            f"{path} is not a readable reclearn model file ({type(error).__name__}); "
+            "it may be truncated or written by another program: save the model again "
+            "with model.save(path)"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(
+            f"{path} has model file format {found!r}; this reclearn reads format "
+            f"{FORMAT_VERSION}: refit the model and save it again"
+        )
+    if meta.get("model") != model:
+        raise ModelFileError(
+            f"{path} holds a {meta.get('model')}, not a {model}: load it with the "
+            f"{meta.get('model')} class of the {meta.get('backend')!r} backend"
+        )
+    return meta, arrays
+
+
+def id_index(user_ids: np.ndarray, item_ids: np.ndarray) -> IdIndex:
+    """The :class:`IdIndex` of stored raw ids."""
+    return IdIndex(pd.Index(user_ids.astype(object)), pd.Index(item_ids.astype(object)))

@@ -1,0 +1,472 @@
+"""The Recommender wrappers around the networks, written once for both backends.
+
+Everything here is framework-free: configuration, fit and validation plumbing, the
+implicit-feedback and content glue, save and load. What touches a framework (seeding,
+device placement, the training loop, running the network, weight import and export)
+is a hook that ``models/torch/recommender.py`` and ``models/tf/recommender.py``
+implement; their model classes combine one backend base class with one class below.
+
+Introduced in chapter "Matrix factorization".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from reclearn import io
+from reclearn.base import Recommender, TrainingData, hold_out
+from reclearn.configs import GMFConfig, ImplicitConfig, MLPConfig, TrainConfig
+from reclearn.content import ContentItems, ItemContent, token_matrix, warm_sampler
+from reclearn.sampling import epoch_sampler, training_positives
+from reclearn.seeds import Stream, rng
+
+PAIR_CHUNK = 1 << 16
+"""Pairs scored per call of the network."""
+SCORE_CHUNK = 1 << 18
+"""Scores computed per call of ``network.score_all`` (rows of users times items)."""
+
+
+class NetworkRecommender(Recommender):
+    """A Recommender that trains a network of one backend.
+
+    Args:
+        config: The model's shared configuration.
+        device: ``"auto"`` (CUDA when available with PyTorch), ``"cpu"`` or ``"cuda"``.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    backend = ""
+    framework = ""
+    """The backend's name in prose (``"PyTorch"``, ``"TensorFlow"``)."""
+    config_class = TrainConfig
+    network_class: type | None = None
+    """The network this model trains, set by each backend's model class."""
+
+    def __init__(self, config: TrainConfig | None = None, device: str = "auto") -> None:
+        super().__init__()
+        self.config = config or self.config_class()
+        self.device = self.resolve_device(device)
+        self.network = None
+        self.history: list[dict] = []
+
+    # --- framework hooks, implemented by each backend --------------------------------
+
+    @staticmethod
+    def resolve_device(device: str):
+        """The device ``device`` names, in the backend's own type."""
+        raise TypeError("use a backend's model class (reclearn.build(name, backend=...))")
+
+    def _seed_framework(self, seed: int) -> None:
+        """Seed the framework's own generators (dropout)."""
+
+    def _place(self, network):
+        """The network on ``self.device``, ready to run."""
+        return network
+
+    def _fit_network(self, network, arrays, config, monitor=None, desc: str = ""):
+        """Train ``network`` with the backend's ``fit_network``; returns the history."""
+        raise TypeError(f"{type(self).__name__} has no training loop")
+
+    def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """The network's scores of index pairs, shape (n,)."""
+        raise TypeError(f"{type(self).__name__} has no network")
+
+    def _forward_users(self, users: np.ndarray) -> np.ndarray:
+        """``network.score_all``: every item's score for each user, (b, num_items)."""
+        raise TypeError(f"{type(self).__name__} has no network")
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """The network's weights by backend-neutral name."""
+        raise TypeError(f"{type(self).__name__} has no network")
+
+    def set_weights(self, arrays: dict[str, np.ndarray]) -> None:
+        """Replace the network's weights, e.g. with those of the other backend's twin."""
+        raise TypeError(f"{type(self).__name__} has no network")
+
+    # --- shared by every network model ----------------------------------------------
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(num_users, num_items, self.config, generator)
+
+    def _new_network(self, make_network, num_users: int, num_items: int, seed: int):
+        """A seeded network from ``make_network(num_users, num_items, generator)``."""
+        self._seed_framework(seed)
+        generator = rng(seed, Stream.WEIGHTS)
+        return self._place(make_network(num_users, num_items, generator))
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        out = [
+            self._forward(users[start : start + PAIR_CHUNK], items[start : start + PAIR_CHUNK])
+            for start in range(0, len(users), PAIR_CHUNK)
+        ]
+        return np.concatenate(out).astype(np.float64) if out else np.empty(0)
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        rows = max(1, SCORE_CHUNK // self.index.num_items)
+        out = [np.empty((0, self.index.num_items))]
+        for start in range(0, len(users), rows):
+            scores = self._forward_users(users[start : start + rows])
+            out.append(scores.astype(np.float64))
+        return np.concatenate(out)
+
+    def save(self, path) -> None:
+        """Write weights, config and id index to an ``.npz`` file (no pickle)."""
+        self.check_fitted()
+        meta = {
+            "model": type(self).__name__,
+            "backend": self.backend,
+            "config": dataclasses.asdict(self.config),
+            "global_mean": self.global_mean,
+            "rating_scale": list(self.rating_scale),
+        }
+        arrays = {f"weight/{name}": value for name, value in self.get_weights().items()}
+        arrays.update({f"state/{name}": value for name, value in self._state().items()})
+        io.write_model(path, meta, arrays)
+
+    @classmethod
+    def load(cls, path, device: str = "auto") -> NetworkRecommender:
+        """Rebuild a saved model; it predicts exactly as before saving.
+
+        Raises:
+            reclearn.io.ModelFileError: The file is not a model file of this class.
+        """
+        meta, arrays = io.read_model(path, cls.__name__)
+        model = cls(cls.config_class(**meta["config"]), device=device)
+        model.global_mean = meta["global_mean"]
+        model.rating_scale = tuple(meta["rating_scale"])
+        part = {name.split("/", 1)[1]: a for name, a in arrays.items() if "/" in name}
+        model._restore({k: v for k, v in part.items() if f"state/{k}" in arrays})
+        shape = (model.index.num_users, model.index.num_items)
+        model.network = model._place(model._make_network(*shape, rng(0, Stream.WEIGHTS)))
+        model.set_weights({k: v for k, v in part.items() if f"weight/{k}" in arrays})
+        return model
+
+    def _state(self) -> dict[str, np.ndarray]:
+        """What besides the weights a fitted model needs: ids, known ids, seen items."""
+        return {
+            "user_ids": self.index.user_ids.to_numpy(str),
+            "item_ids": self.index.item_ids.to_numpy(str),
+            "user_known": self.user_known,
+            "item_known": self.item_known,
+            "user_bias": self._user_bias,
+            "item_bias": self._item_bias,
+            "seen_counts": np.array([len(s) for s in self._seen], dtype=np.int64),
+            "seen_items": np.concatenate([np.empty(0, np.int64), *self._seen]),
+        }
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        """Set what :meth:`_state` wrote."""
+        self.index = io.id_index(state["user_ids"], state["item_ids"])
+        self.user_known, self.item_known = state["user_known"], state["item_known"]
+        self._user_bias, self._item_bias = state["user_bias"], state["item_bias"]
+        ends = np.cumsum(state["seen_counts"])[:-1]
+        self._seen = np.split(state["seen_items"], ends)
+
+
+class RatingRecommender(NetworkRecommender):
+    """A network trained on ratings, monitored on a validation set when there is one.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(num_users, num_items, self.config, self.global_mean, generator)
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        config = self.config
+        if validation is None and config.validation_fraction > 0:
+            data, validation = hold_out(data, config.validation_fraction, config.seed)
+        self.network = self._new_network(
+            self._make_network, data.num_users, data.num_items, config.seed
+        )
+        arrays = {"users": data.users, "items": data.items, "ratings": data.ratings}
+
+        def monitor() -> dict:  # learning curves, when there is a validation set
+            return {"train_rmse": self._rmse(data), "val_rmse": self._rmse(validation)}
+
+        watch = validation is not None and len(validation.ratings) > 0
+        self.history = self._fit_network(
+            self.network, arrays, config, monitor=monitor if watch else None
+        )
+
+
+class MFRecommender(RatingRecommender):
+    """Biased matrix factorisation trained on ratings.
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    name = "mf"
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        weights = self.get_weights()
+        b_u = weights["user_bias.embeddings"][:, 0].astype(np.float64)
+        b_i = weights["item_bias.embeddings"][:, 0].astype(np.float64)
+        return self.global_mean, b_u, b_i
+
+
+class NeuralCFRecommender(RatingRecommender):
+    """Neural collaborative filtering trained on ratings.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "neuralcf"
+
+
+class ImplicitRecommender(NetworkRecommender):
+    """A ranking model trained on implicit feedback with sampled negatives.
+
+    Positives are the training ratings kept by ``sampling.implicit(train, threshold)``;
+    negatives are drawn afresh every epoch among the items a user has no positive with.
+    Scores are logits (unclipped); unknown users get the items with most positives.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    clip_predictions = False
+    config_class = ImplicitConfig
+    pairwise = False
+    """Train on (user, positive, negatives) triples instead of labelled pairs."""
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        positives = self._positives(data)
+        self.network = self._train(self._make_network, self.config, positives)
+
+    def _positives(self, data: TrainingData):
+        """The training positives; also sets the popularity fallback of ``_biases``."""
+        positives = training_positives(
+            data.users,
+            data.items,
+            data.ratings,
+            data.num_users,
+            data.num_items,
+            self.config.threshold,
+        )
+        popularity = np.bincount(positives.indices, minlength=data.num_items)
+        self._user_bias = np.zeros(data.num_users)
+        self._item_bias = np.log1p(popularity).astype(np.float64)
+        return positives
+
+    def _train(self, make_network, config: ImplicitConfig, positives, desc: str = ""):
+        """A network made by ``make_network(num_users, num_items, generator)`` and
+        trained on ``positives`` with ``config``; its history goes to ``self.history``."""
+        shape = (positives.num_users, positives.num_items)
+        network = self._new_network(make_network, *shape, config.seed)
+        arrays = epoch_sampler(
+            positives,
+            config.num_negatives,
+            replace=config.replace,
+            seed=config.seed,
+            pairwise=self.pairwise,
+        )
+        self.history = self._fit_network(network, arrays, config, desc=desc)
+        return network
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(0, zeros, log(1 + positives per item)): unknown users get popular items."""
+        return 0.0, self._user_bias, self._item_bias
+
+
+class GMFRecommender(ImplicitRecommender):
+    """Generalised matrix factorisation trained with log loss.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "gmf"
+
+
+class MLPRecommender(ImplicitRecommender):
+    """The MLP tower of NCF trained with log loss.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "mlp"
+
+
+class NeuMFRecommender(ImplicitRecommender):
+    """NeuMF trained with log loss, optionally from a pre-trained GMF and MLP.
+
+    With ``config.pretrain``, a GMF and an MLP are trained first with the fields they
+    share with the config; their histories are kept in ``pretrain_history``.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "neumf"
+    pretrain_classes: tuple[type, type] | None = None
+    """The backend's (GMF, MLP) networks, for pre-training."""
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        positives = self._positives(data)
+        self.pretrain_history = {}
+        make_network = self._make_network
+        if self.config.pretrain:
+            towers = []
+            for network_class, config_class, part in zip(
+                self.pretrain_classes, (GMFConfig, MLPConfig), ("gmf", "mlp"), strict=True
+            ):
+                config = config_class(**_shared_fields(self.config, config_class))
+
+                def make_tower(num_users, num_items, generator, tower=network_class, c=config):
+                    return tower(num_users, num_items, c, generator)
+
+                desc = f"{self.name}/{part}"
+                towers.append(self._train(make_tower, config, positives, desc=desc))
+                self.pretrain_history[part] = self.history
+
+            def make_network(num_users: int, num_items: int, generator):
+                network = self._make_network(num_users, num_items, generator)
+                network.load_pretrained(*towers, self.config.alpha)
+                return network
+
+        self.network = self._train(make_network, self.config, positives)
+
+
+class BPRRecommender(ImplicitRecommender):
+    """BPR matrix factorisation trained with the pairwise ranking loss.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    name = "bpr-mf"
+    pairwise = True
+
+
+def _shared_fields(config, config_class) -> dict:
+    """The fields of ``config`` that ``config_class`` also has, by name."""
+    return {name: getattr(config, name) for name in config_class.field_names()}
+
+
+class TwoTowerRecommender(ContentItems, ImplicitRecommender):
+    """A two-tower ranking model whose item tower reads item text.
+
+    Every item of ``content`` gets a score, including items without training ratings:
+    their vector comes from the text encoder alone. Negatives are drawn among the items
+    with training interactions only (:func:`reclearn.sampling.warm_sampler`).
+
+    Args:
+        config: The model's shared configuration.
+        device: ``"auto"`` (CUDA when available with PyTorch), ``"cpu"`` or ``"cuda"``.
+        content: The items' content, from :func:`reclearn.content.item_content`.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+
+    name = "two-tower"
+
+    def __init__(
+        self,
+        config: ImplicitConfig | None = None,
+        device: str = "auto",
+        content: ItemContent | None = None,
+    ) -> None:
+        super().__init__(config, device)
+        self.content = content
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(
+            num_users,
+            self.tokens,
+            self.trained_items.astype(np.float32),
+            len(self.vocabulary),
+            self.config,
+            generator,
+        )
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        config = self.config
+        positives = training_positives(
+            data.users,
+            data.items,
+            data.ratings,
+            data.num_users,
+            data.num_items,
+            config.threshold,
+        )
+        users = np.repeat(np.arange(positives.num_users), positives.counts())
+        popularity = np.bincount(positives.indices, minlength=data.num_items)
+        self.trained_items = popularity > 0
+        self.tokens, self.vocabulary = token_matrix(
+            self._aligned_content(), config.max_tokens, config.min_count, config.use_tags
+        )
+        self._user_bias = np.zeros(data.num_users)
+        self._item_bias = np.log1p(popularity)
+        self.network = self._new_network(
+            self._make_network, data.num_users, data.num_items, config.seed
+        )
+        arrays = warm_sampler(
+            users,
+            positives.indices,
+            self.trained_items,
+            config.num_negatives,
+            seed=config.seed,
+            id_dropout=config.id_dropout if config.item_ids else 0.0,
+        )
+        self.history = self._fit_network(self.network, arrays, config)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            **super()._state(),
+            "warm": self.warm,
+            "trained_items": self.trained_items,
+            "tokens": self.tokens,
+            "vocabulary": np.array(self.vocabulary, dtype=str),
+        }
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        super()._restore(state)
+        self.warm, self.trained_items = state["warm"], state["trained_items"]
+        self.tokens, self.vocabulary = state["tokens"], state["vocabulary"].tolist()
+
+
+class ContentCNNRecommender(TwoTowerRecommender):
+    """Content-only two-tower model with the CNN text encoder.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+
+    name = "content-cnn"
+
+
+class ContentBagRecommender(TwoTowerRecommender):
+    """Content-only two-tower model with the embedding-bag text encoder.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+
+    name = "content-bag"
+
+
+class HybridRecommender(TwoTowerRecommender):
+    """Hybrid two-tower model: text encoder plus ID embeddings of rated items.
+
+    Introduced in chapter "Content-based recommendation".
+    """
+
+    name = "hybrid"
+
+
+def backend_class(backend_base: type, model_class: type, network_class: type, **attributes):
+    """``model_class`` run by a backend: a class deriving from both.
+
+    Args:
+        backend_base: The backend's :class:`NetworkRecommender` subclass (its hooks).
+        model_class: A framework-free model class of this module.
+        network_class: The backend's network for this model.
+        **attributes: Further class attributes (NeuMF's ``pretrain_classes``).
+    """
+    summary = model_class.__doc__.strip().splitlines()[0].rstrip(".")
+    namespace = {
+        "__doc__": f"{summary} ({backend_base.framework}).",
+        "__module__": backend_base.__module__,
+        "__qualname__": model_class.__name__,
+        "network_class": network_class,
+        **attributes,
+    }
+    return type(model_class.__name__, (backend_base, model_class), namespace)
