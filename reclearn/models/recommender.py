@@ -17,7 +17,20 @@ import numpy as np
 
 from reclearn import io
 from reclearn.base import Recommender, TrainingData, hold_out
-from reclearn.configs import GMFConfig, ImplicitConfig, MLPConfig, TrainConfig
+from reclearn.configs import (
+    BPRConfig,
+    ContentBagConfig,
+    ContentCNNConfig,
+    GMFConfig,
+    HybridConfig,
+    ImplicitConfig,
+    MFConfig,
+    MLPConfig,
+    NeuMFConfig,
+    NeuralCFConfig,
+    TrainConfig,
+    TwoTowerConfig,
+)
 from reclearn.content import ContentItems, ItemContent, token_matrix, warm_sampler
 from reclearn.sampling import epoch_sampler, training_positives
 from reclearn.seeds import Stream, rng
@@ -135,14 +148,30 @@ class NetworkRecommender(Recommender):
         """
         meta, arrays = io.read_model(path, cls.__name__)
         model = cls(cls.config_class(**meta["config"]), device=device)
-        model.global_mean = meta["global_mean"]
-        model.rating_scale = tuple(meta["rating_scale"])
-        part = {name.split("/", 1)[1]: a for name, a in arrays.items() if "/" in name}
-        model._restore({k: v for k, v in part.items() if f"state/{k}" in arrays})
-        shape = (model.index.num_users, model.index.num_items)
-        model.network = model._place(model._make_network(*shape, rng(0, Stream.WEIGHTS)))
-        model.set_weights({k: v for k, v in part.items() if f"weight/{k}" in arrays})
-        return model
+        return cls._read(model, meta, arrays)
+
+    def _read(self, meta: dict, arrays: dict[str, np.ndarray]) -> NetworkRecommender:
+        """Set this unfitted model to the state and weights of a model file."""
+        self.global_mean = meta["global_mean"]
+        self.rating_scale = tuple(meta["rating_scale"])
+        parts = {"weight": {}, "state": {}}
+        for key, value in arrays.items():
+            part, _, name = key.partition("/")
+            parts.setdefault(part, {})[name] = value
+        try:
+            if set(parts) != {"weight", "state"}:
+                raise ValueError(f"unexpected arrays {sorted(parts)}")
+            self._restore(parts["state"])
+            shape = (self.index.num_users, self.index.num_items)
+            generator = rng(0, Stream.WEIGHTS)
+            self.network = self._place(self._make_network(*shape, generator))
+            self.set_weights(parts["weight"])
+        except (KeyError, ValueError, TypeError) as error:
+            raise io.ModelFileError(
+                f"the model file does not match a {type(self).__name__} ({error}); "
+                "it was altered or written by another version: save the model again"
+            ) from None
+        return self
 
     def _state(self) -> dict[str, np.ndarray]:
         """What besides the weights a fitted model needs: ids, known ids, seen items."""
@@ -200,6 +229,7 @@ class MFRecommender(RatingRecommender):
     """
 
     name = "mf"
+    config_class = MFConfig
 
     def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
         weights = self.get_weights()
@@ -215,6 +245,7 @@ class NeuralCFRecommender(RatingRecommender):
     """
 
     name = "neuralcf"
+    config_class = NeuralCFConfig
 
 
 class ImplicitRecommender(NetworkRecommender):
@@ -278,6 +309,7 @@ class GMFRecommender(ImplicitRecommender):
     """
 
     name = "gmf"
+    config_class = GMFConfig
 
 
 class MLPRecommender(ImplicitRecommender):
@@ -287,6 +319,7 @@ class MLPRecommender(ImplicitRecommender):
     """
 
     name = "mlp"
+    config_class = MLPConfig
 
 
 class NeuMFRecommender(ImplicitRecommender):
@@ -299,6 +332,7 @@ class NeuMFRecommender(ImplicitRecommender):
     """
 
     name = "neumf"
+    config_class = NeuMFConfig
     pretrain_classes: tuple[type, type] | None = None
     """The backend's (GMF, MLP) networks, for pre-training."""
 
@@ -335,6 +369,7 @@ class BPRRecommender(ImplicitRecommender):
     """
 
     name = "bpr-mf"
+    config_class = BPRConfig
     pairwise = True
 
 
@@ -359,6 +394,7 @@ class TwoTowerRecommender(ContentItems, ImplicitRecommender):
     """
 
     name = "two-tower"
+    config_class = TwoTowerConfig
 
     def __init__(
         self,
@@ -432,6 +468,7 @@ class ContentCNNRecommender(TwoTowerRecommender):
     """
 
     name = "content-cnn"
+    config_class = ContentCNNConfig
 
 
 class ContentBagRecommender(TwoTowerRecommender):
@@ -441,6 +478,7 @@ class ContentBagRecommender(TwoTowerRecommender):
     """
 
     name = "content-bag"
+    config_class = ContentBagConfig
 
 
 class HybridRecommender(TwoTowerRecommender):
@@ -450,6 +488,7 @@ class HybridRecommender(TwoTowerRecommender):
     """
 
     name = "hybrid"
+    config_class = HybridConfig
 
 
 def backend_class(backend_base: type, model_class: type, network_class: type, **attributes):
