@@ -162,7 +162,7 @@ class Recommender(abc.ABC):
             )
         if len(users) == 0:
             return np.empty(0)
-        return np.asarray(self._score_pairs(users, items), dtype=np.float64)
+        return self._finite(self._score_pairs(users, items))
 
     def score_users(self, users) -> np.ndarray:
         """Scores of every item for known users, shape (len(users), num_items).
@@ -175,7 +175,7 @@ class Recommender(abc.ABC):
         users = self._known_indices(users, self.user_known, "users")
         if len(users) == 0:
             return np.empty((0, self.index.num_items))
-        return np.asarray(self._score_users(users), dtype=np.float64)
+        return self._finite(self._score_users(users))
 
     def ranking_scores(self, users) -> np.ndarray:
         """The scores ``recommend`` ranks, shape (len(users), num_items).
@@ -239,7 +239,7 @@ class Recommender(abc.ABC):
         known = user_ok & item_ok
         scores = np.empty(len(frame), dtype=np.float64)
         if known.any():
-            scores[known] = self._score_pairs(users[known], items[known])
+            scores[known] = self._finite(self._score_pairs(users[known], items[known]))
         mu, b_u, b_i = self._biases()
         fallback = ~known
         scores[fallback] = (
@@ -335,6 +335,18 @@ class Recommender(abc.ABC):
                 "through ranking_scores or predict"
             )
         return indices
+
+    def _finite(self, scores) -> np.ndarray:
+        """``scores`` as float64, refused if any is NaN or +inf (a diverged model)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        bad = np.isnan(scores) | np.isposinf(scores)
+        if bad.any():
+            raise ValueError(
+                f"{type(self).__name__} computed {int(bad.sum())} non-finite score(s): "
+                "its weights are not finite (training diverged or the model file was "
+                "altered); refit it with a lower learning rate"
+            )
+        return scores
 
     def check_fitted(self) -> None:
         """Raise ``RuntimeError`` unless :meth:`fit` (or ``load``) has run."""

@@ -20,6 +20,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.tf.content import TwoTower
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
+from reclearn.models.training import check_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
 
@@ -74,6 +75,10 @@ def fit_network(
     Returns:
         One dict per epoch: ``epoch``, ``loss`` and the monitor's metrics.
 
+    Raises:
+        reclearn.models.training.TrainingDiverged: The loss became non-finite or grew
+            a hundredfold over its value before training.
+
     Introduced in chapter "Matrix factorization".
     """
     order_rng = rng(config.seed, Stream.BATCH_ORDER)
@@ -91,6 +96,7 @@ def fit_network(
         return loss
 
     history, best, best_state, stale = [], math.inf, None, 0
+    initial = None  # the loss before the first update, to detect divergence
     epochs = range(config.epochs)
     bar = progress(epochs, desc=desc, unit="epochs", enabled=config.verbose)
     for epoch in bar:
@@ -102,8 +108,11 @@ def fit_network(
         total = 0.0
         for start in range(0, size, config.batch_size):
             batch = order[start : start + config.batch_size]
-            total += float(step(tensors, batch)) * len(batch)
+            loss = float(step(tensors, batch))
+            total += loss * len(batch)
+            initial = loss if initial is None else initial
         record = {"epoch": epoch + 1, "loss": total / size}
+        check_loss(epoch + 1, record["loss"], initial, config)
         record.update(monitor() if monitor else {})
         history.append(record)
         bar.set_postfix(**{k: v for k, v in record.items() if k != "epoch"})
@@ -163,13 +172,10 @@ class TFRecommender(shared.NetworkRecommender):
         return fit_network(network, arrays, config, device=self.device, monitor=monitor, desc=desc)
 
     def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        users = tf.constant(users)
-        items = tf.constant(items)
-        return self.network(users, items).numpy()
+        return self.network(tf.constant(users), tf.constant(items)).numpy()
 
     def _forward_users(self, users: np.ndarray) -> np.ndarray:
-        users = tf.constant(users)
-        return self.network.score_all(users).numpy()
+        return self.network.score_all(tf.constant(users)).numpy()
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name (see :func:`network_arrays`)."""

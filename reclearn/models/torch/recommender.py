@@ -19,6 +19,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.torch.content import TwoTower
 from reclearn.models.torch.mf import MF
 from reclearn.models.torch.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
+from reclearn.models.training import check_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
 
@@ -57,6 +58,10 @@ def fit_network(
     Returns:
         One dict per epoch: ``epoch``, ``loss`` and the monitor's metrics.
 
+    Raises:
+        reclearn.models.training.TrainingDiverged: The loss became non-finite or grew
+            a hundredfold over its value before training.
+
     Introduced in chapter "Matrix factorization".
     """
     order_rng = rng(config.seed, Stream.BATCH_ORDER)
@@ -64,6 +69,7 @@ def fit_network(
         network.parameters(), lr=config.learning_rate, eps=config.adam_epsilon
     )
     history, best, best_state, stale = [], math.inf, None, 0
+    initial = None  # the loss before the first update, to detect divergence
     epochs = range(config.epochs)
     bar = progress(epochs, desc=desc, unit="epochs", enabled=config.verbose)
     for epoch in bar:
@@ -81,8 +87,10 @@ def fit_network(
             loss.backward()
             optimizer.step()
             total += loss.detach() * len(batch)
+            initial = float(loss.detach()) if initial is None else initial
         network.eval()
         record = {"epoch": epoch + 1, "loss": float(total) / size}
+        check_loss(epoch + 1, record["loss"], initial, config)
         record.update(monitor() if monitor else {})
         history.append(record)
         bar.set_postfix(**{k: v for k, v in record.items() if k != "epoch"})
@@ -155,14 +163,14 @@ class TorchRecommender(shared.NetworkRecommender):
 
     @torch.no_grad()
     def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        users = torch.as_tensor(users, device=self.device)
-        items = torch.as_tensor(items, device=self.device)
-        return self.network(users, items).cpu().numpy()
+        return self.network(self._tensor(users), self._tensor(items)).cpu().numpy()
 
     @torch.no_grad()
     def _forward_users(self, users: np.ndarray) -> np.ndarray:
-        users = torch.as_tensor(users, device=self.device)
-        return self.network.score_all(users).cpu().numpy()
+        return self.network.score_all(self._tensor(users)).cpu().numpy()
+
+    def _tensor(self, indices: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(indices, device=self.device)
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name (see :func:`network_arrays`)."""
