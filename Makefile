@@ -39,9 +39,10 @@ book: $(STAMP)  ## execute every chapter (clean cache) and build _build/html
 	$(BOOK_ENV) $(BIN)/jupyter-book build . -W -n
 	@echo "Open _build/html/index.html"
 
-test: $(STAMP)  ## ruff check, ruff format --check, pytest
+test: $(STAMP)  ## ruff check, ruff format --check (package and chapters), pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tests/chapter_ruff.py check
 	$(BIN)/pytest -q
 
 # The browser tests (tests/test_browser.py) use the distribution's Chromium, never a
@@ -54,9 +55,10 @@ chromium:  ## install chromium + chromium-driver with apt-get if /usr/bin/chromi
 lint: $(STAMP)  ## ruff check only
 	$(BIN)/ruff check .
 
-format: $(STAMP)  ## rewrite code with ruff (fix + format)
+format: $(STAMP)  ## rewrite code with ruff (fix + format), chapters' code cells too
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python tests/chapter_ruff.py format
 
 bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
 	$(BOOK_ENV) $(BIN)/reclearn bench mf
