@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -326,27 +327,41 @@ def _checksum_matches(path: Path, checksum: str) -> bool:
     return sha256_of(path, algorithm) == expected
 
 
+DOWNLOAD_DEADLINE = 1800.0
+"""Seconds a whole download may take before it is given up (a trickling server)."""
+READ_TIMEOUT = 30.0
+"""Seconds one read may wait for data."""
+
+
 def _download(spec: ArchiveSpec, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     part = destination.with_suffix(destination.suffix + ".part")
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
     try:
-        with urllib.request.urlopen(spec.url, timeout=30) as response, open(part, "wb") as out:
+        with (
+            urllib.request.urlopen(spec.url, timeout=READ_TIMEOUT) as response,
+            open(part, "wb") as out,
+        ):
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"gave up after {DOWNLOAD_DEADLINE:g} s, the download deadline"
+                    )
+        if not _checksum_matches(part, spec.checksum):
+            raise DataError(
+                f"downloaded {spec.url} but it does not match the published checksum "
+                f"{spec.checksum}; nothing was kept"
+            )
+        os.replace(part, destination)
     except (urllib.error.URLError, OSError, TimeoutError) as error:
-        part.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
         raise DataError(
             f"could not download {spec.url} ({reason}). Without a network, download it "
             f"elsewhere and put it at {destination}, or pass path=..."
         ) from None
-    if not _checksum_matches(part, spec.checksum):
-        part.unlink(missing_ok=True)
-        raise DataError(
-            f"downloaded {spec.url} but it does not match the published checksum "
-            f"{spec.checksum}; nothing was kept"
-        )
-    os.replace(part, destination)
+    finally:
+        part.unlink(missing_ok=True)  # after an error or Ctrl-C; renamed otherwise
 
 
 def _load_archive(name: str, archive: Path) -> Dataset:

@@ -253,6 +253,29 @@ def test_a_corrupt_download_is_deleted(data_dir, monkeypatch):
     assert list(data_dir.rglob("*")) == [data_dir / "downloads"]
 
 
+def test_a_trickling_download_is_given_up_at_the_deadline_and_leaves_no_file(data_dir, monkeypatch):
+    class Trickle(io.BytesIO):
+        def read(self, size=-1):
+            return b"x"  # one byte a read, for ever
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Trickle())
+    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE", 0.2)
+    with pytest.raises(DataError, match="could not download .*gave up after 0.2 s"):
+        reclearn.load_dataset("ml-1m", download=True)
+    assert list(data_dir.rglob("*")) == [data_dir / "downloads"]
+
+
+def test_an_interrupted_download_leaves_no_part_file(data_dir, monkeypatch):
+    class Interrupted(io.BytesIO):
+        def read(self, size=-1):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        reclearn.load_dataset("ml-1m", download=True)
+    assert list(data_dir.rglob("*")) == [data_dir / "downloads"]
+
+
 def test_an_ml_100k_archive_is_read_with_its_own_format(tmp_path, monkeypatch):
     flags = "|".join(["0"] * 19)
     item = f"1|Toy Story (1995)|01-Jan-1995||http://x|{flags}\n".encode()
