@@ -12,6 +12,14 @@ def _pair(predicted, actual) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"predicted has shape {predicted.shape} but actual has {actual.shape}")
     if predicted.size == 0:
         raise ValueError("cannot score an empty set of predictions")
+    for name, values in (("predicted", predicted), ("actual", actual)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"{name} holds {int(bad.sum())} non-finite value(s), e.g. "
+                f"{values[bad][0]} at position {int(np.flatnonzero(bad)[0])}; a model "
+                "that predicts NaN has diverged: refit it"
+            )
     return predicted, actual
 
 
@@ -107,7 +115,12 @@ def _ranks(ranks, k: int | None = None, n_relevant: int | None = None):
         raise ValueError(f"ranks must be 1-D, got shape {ranks.shape}")
     if ranks.size and (not np.issubdtype(ranks.dtype, np.integer) or ranks.min() < 1):
         raise ValueError(f"ranks must be integers >= 1 (1 is the top), got {ranks[:5]}")
-    if k is not None and (not isinstance(k, (int, np.integer)) or k < 1):
+    if ranks.size and len(np.unique(ranks)) < ranks.size:
+        raise ValueError(
+            f"ranks must be distinct (two items cannot share a rank), got {ranks[:5]}; "
+            "compute them with rank_of_targets"
+        )
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
         raise ValueError(f"k must be an integer of at least 1, got {k!r}")
     n_relevant = ranks.size if n_relevant is None else int(n_relevant)
     if n_relevant < ranks.size:
