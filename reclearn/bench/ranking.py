@@ -85,7 +85,8 @@ def tune_ease(train: pd.DataFrame) -> tuple[float, dict, float]:
 
 def run_model(label, model, train, test, negatives) -> tuple[list[dict], dict, dict]:
     """Fit on train, evaluate under both protocols; CSV rows, skip counts, summaries."""
-    from reclearn.evaluate import bootstrap_ci, evaluate_ranking
+    from reclearn.evaluate import evaluate_ranking
+    from reclearn.stats import bootstrap_ci
 
     start = time.perf_counter()
     model.fit(train)

@@ -28,13 +28,13 @@ from reclearn.configs import (
     TrainConfig,
     TwoTowerConfig,
 )
-from reclearn.content import ContentItems, ItemContent, token_matrix, warm_sampler
+from reclearn.content import ContentItems, ItemContent, token_matrix
 from reclearn.io import load_arrays, save_arrays
 from reclearn.models.tf.content import TwoTower
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
 from reclearn.progress import progress
-from reclearn.sampling import epoch_sampler, training_positives
+from reclearn.sampling import epoch_sampler, training_positives, warm_sampler
 
 BACKEND = "tf"
 
