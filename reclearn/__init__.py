@@ -4,7 +4,7 @@ Importing this package loads NumPy and pandas only; PyTorch, TensorFlow and Surp
 are imported when a model that needs them is built.
 """
 
-from reclearn import evaluate, metrics, split
+from reclearn import evaluate, metrics, split, stats
 from reclearn.base import Predictions, Recommender
 from reclearn.data import Dataset, load_dataset, make_synthetic
 from reclearn.registry import available_models, build
@@ -22,4 +22,5 @@ __all__ = [
     "make_synthetic",
     "metrics",
     "split",
+    "stats",
 ]

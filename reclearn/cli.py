@@ -13,10 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from reclearn import data
+from reclearn.describe import check_downloaded, dataset_table, describe
 
 BENCHMARKS = ("mf", "ranking", "cold-start")
 OUT_HELP = (
@@ -126,7 +124,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str | None = None):
-    from reclearn.bench import BACKEND_CHOICES, DEFAULT_DATASET
+    from reclearn.bench import BACKEND_CHOICES, DEFAULT_DATASET, DEFAULT_FOLDS
 
     sub = kinds.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
     sub.add_argument(
@@ -160,9 +158,9 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
         sub.add_argument(
             "--folds",
             type=_positive,
-            default=5,
+            default=DEFAULT_FOLDS,
             metavar="K",
-            help="number of random folds of the mf benchmark (5)",
+            help=f"number of random folds of the mf benchmark ({DEFAULT_FOLDS})",
         )
     if models:
         from reclearn.bench import mf, ranking
@@ -188,40 +186,6 @@ def _positive(text: str) -> int:
 # --- datasets, stats, download --------------------------------------------------------
 
 
-def dataset_table() -> pd.DataFrame:
-    """One row per data set: name, size, status, licence and where its licence text is.
-
-    Introduced in chapter "Data".
-    """
-    rows = []
-    for entry in data.available().itertuples(index=False):
-        name = entry.name
-        if name == "synthetic":
-            size, status, where = "generated", "bundled", "no licence needed"
-        elif entry.bundled:
-            folder = data.bundled_dir(name)
-            files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
-            size = _size(sum(f.stat().st_size for f in files)) if files else "?"
-            status = "bundled" if files else "missing (set $RECLEARN_DATA to a copy of data/)"
-            where = str(folder / "README.txt")
-        else:
-            spec = data.REGISTRY[name]
-            size = _size(spec.size) if spec.size else "unpublished"
-            status = "downloaded" if _cached(name).is_file() else "not present"
-            folder = spec.ratings_file.split("/")[0]
-            where = f"README in {folder}/ of {spec.url} (and grouplens.org/datasets/movielens)"
-        rows.append(
-            {
-                "name": name,
-                "size": size,
-                "status": status,
-                "licence": entry.licence,
-                "licence text": where,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def cmd_datasets(_args) -> int:
     table = dataset_table()
     print(f"{'name':<16} {'size':>11}  status")
@@ -236,58 +200,9 @@ def cmd_datasets(_args) -> int:
     return 0
 
 
-def describe(ratings: pd.DataFrame) -> dict:
-    """Statistics of a ratings frame (``user_id, item_id, rating[, timestamp]``).
-
-    Returns:
-        ``users``, ``items`` (rated), ``ratings``, ``density``, ``per_user`` and
-        ``per_item`` (min, quartiles, max, mean of the counts), ``values`` (count per
-        rating value, or per one of ten equal bins when there are over 20 distinct
-        values) and ``first``/``last`` (UTC timestamps, or None without timestamps).
-
-    Introduced in chapter "Data".
-    """
-    user_ids = ratings["user_id"].astype(str)
-    item_ids = ratings["item_id"].astype(str)
-    users, items = user_ids.nunique(), item_ids.nunique()
-    quantiles = [0, 0.25, 0.5, 0.75, 1]
-    names = ["min", "25%", "median", "75%", "max"]
-
-    def spread(counts: pd.Series) -> dict:
-        values = np.quantile(counts.to_numpy(), quantiles)
-        return {**dict(zip(names, map(float, values), strict=True)), "mean": counts.mean()}
-
-    rating = ratings["rating"]
-    if rating.nunique() > 20:
-        values = pd.cut(rating, bins=10).value_counts(sort=False)
-    else:
-        values = rating.value_counts().sort_index()
-    first = last = None
-    if "timestamp" in ratings.columns and len(ratings):
-        first, last = (
-            pd.Timestamp(t, unit="s", tz="UTC")
-            for t in (ratings["timestamp"].min(), ratings["timestamp"].max())
-        )
-    return {
-        "users": users,
-        "items": items,
-        "ratings": len(ratings),
-        "density": len(ratings) / (users * items) if users and items else 0.0,
-        "per_user": spread(user_ids.value_counts()),
-        "per_item": spread(item_ids.value_counts()),
-        "values": values,
-        "first": first,
-        "last": last,
-    }
-
-
 def cmd_stats(args) -> int:
     name = args.name
-    if name in data.REGISTRY and not _cached(name).is_file():
-        raise data.DataError(
-            f"{name} is not downloaded; run 'reclearn download {name}' (needs a network) "
-            f"or put the archive from {data.REGISTRY[name].url} at {_cached(name)}"
-        )
+    check_downloaded(name)
     dataset = data.load_dataset(name)
     stats = describe(dataset.ratings)
     print(f"{name}")
@@ -318,28 +233,19 @@ def cmd_download(args) -> int:
     return 0
 
 
-def _cached(name: str) -> Path:
-    return data.DATA_DIR / "downloads" / f"{name}.zip"
-
-
-def _size(num_bytes: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if num_bytes < 1000 or unit == "GB":
-            return f"{num_bytes:.0f} {unit}" if unit == "B" else f"{num_bytes:.1f} {unit}"
-        num_bytes /= 1000
-    return ""
-
-
 # --- bench -----------------------------------------------------------------------------
 
 
 def cmd_bench(args) -> int:
+    from reclearn.bench import BenchOptions
+
+    options = BenchOptions.from_args(args)
     names = BENCHMARKS if args.benchmark == "all" else (args.benchmark,)
     status = 0
     for name in names:
         if len(names) > 1:
             print(f"### reclearn bench {name}\n", flush=True)
-        result = run_benchmark(name, args)
+        result = run_benchmark(name, options)
         print(result.table, flush=True)
         for line in result.notes:
             print(line, file=sys.stderr)
@@ -350,23 +256,10 @@ def cmd_bench(args) -> int:
     return status
 
 
-def run_benchmark(name: str, args):
-    """Run one benchmark with the parsed options; everything it prints goes to stderr."""
+def run_benchmark(name: str, options):
+    """Run one benchmark with a ``BenchOptions``; what it prints goes to stderr."""
     from reclearn.bench import cold_start, mf, ranking
 
-    common = {
-        "dataset": args.dataset,
-        "seed": args.seed,
-        "backend": args.backend,
-        "quick": args.quick,
-        "epochs": args.epochs,
-        "out": args.out,
-        "verbose": args.verbose,
-    }
-    models = getattr(args, "models", None)
+    module = {"mf": mf, "ranking": ranking, "cold-start": cold_start}[name]
     with contextlib.redirect_stdout(sys.stderr):
-        if name == "mf":
-            return mf.run(folds=args.folds, models=models, **common)
-        if name == "ranking":
-            return ranking.run(models=models, **common)
-        return cold_start.run(**common)
+        return module.run(options)

@@ -301,3 +301,24 @@ class HybridConfig(TwoTowerConfig):
     """Hybrid two-tower model: CNN text encoder plus ID embeddings for rated items."""
 
     item_ids: bool = True
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    """Content-based recommendation from TF-IDF features and rating-centred user
+    profiles (NumPy: the same model for every backend)."""
+
+    min_df: int = 2
+    """A token is a feature if at least this many items contain it."""
+    use_tags: bool = True
+    """Include user-supplied tags in the item text (a brand-new item has none)."""
+    centre: bool = True
+    """Weight each rated item by the rating minus the user's mean (False: weight 1)."""
+
+    def __post_init__(self) -> None:
+        if self.min_df < 1:
+            raise ValueError(f"min_df must be at least 1, got {self.min_df}")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

@@ -10,12 +10,13 @@ TF-IDF vocabularies and token vocabularies are fitted on item text alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from reclearn.base import Recommender, TrainingData
+from reclearn.configs import ContentConfig
 from reclearn.interactions import as_categorical_ids
 
 PAD, OOV = 0, 1
@@ -218,26 +219,6 @@ def _over_content_items(frame: pd.DataFrame, content: ItemContent) -> pd.DataFra
     return frame.assign(item_id=as_categorical_ids(frame["item_id"], content.item_ids))
 
 
-@dataclass(frozen=True)
-class ContentConfig:
-    """Content-based recommendation from TF-IDF features and rating-centred user profiles."""
-
-    min_df: int = 2
-    """A token is a feature if at least this many items contain it."""
-    use_tags: bool = True
-    """Include user-supplied tags in the item text (a brand-new item has none)."""
-    centre: bool = True
-    """Weight each rated item by the rating minus the user's mean (False: weight 1)."""
-
-    def __post_init__(self) -> None:
-        if self.min_df < 1:
-            raise ValueError(f"min_df must be at least 1, got {self.min_df}")
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-
 class ContentRecommender(ContentItems, Recommender):
     """Content-based recommendation: user profile = weighted mean of rated items' features.
 
@@ -335,37 +316,3 @@ def profile_weights(users: np.ndarray, ratings: np.ndarray, num_users: int,
     weights = ratings - means[users]
     flat = np.bincount(users, np.abs(weights), num_users) < 1e-9
     return np.where(flat[users], 1.0, weights)
-
-
-def warm_sampler(users: np.ndarray, items: np.ndarray, warm: np.ndarray, num_negatives: int,
-                 *, seed: int, id_dropout: float = 0.0):  # fmt: skip
-    """``arrays(epoch)`` for the content networks: negatives drawn among warm items only.
-
-    Like :func:`reclearn.sampling.epoch_sampler` (pointwise), but a negative is never an
-    item without training interactions, so the network is not taught that cold items are
-    bad. With ``id_dropout > 0`` the arrays also hold ``keep_id``: 0 for a random
-    ``id_dropout`` share of rows, whose item then goes without its ID embedding (the
-    network learns to score from content alone, as it must for a new item).
-
-    Introduced in chapter "Content-based recommendation".
-    """
-    from reclearn.sampling import PositiveSets, epoch_sampler
-
-    warm_items = np.flatnonzero(warm)
-    compact = np.full(len(warm), -1, dtype=np.int64)
-    compact[warm_items] = np.arange(len(warm_items))
-    if (compact[items] < 0).any():
-        raise ValueError("every positive item must be warm")
-    num_users = int(users.max()) + 1 if len(users) else 0
-    positives = PositiveSets(users, compact[items], num_users, len(warm_items))
-    draw = epoch_sampler(positives, num_negatives, replace=True, seed=seed)
-    rng = np.random.default_rng([seed, 4])
-
-    def arrays(epoch: int) -> dict[str, np.ndarray]:
-        batch = draw(epoch)
-        batch["items"] = warm_items[batch["items"]]
-        if id_dropout > 0:
-            batch["keep_id"] = (rng.random(len(batch["items"])) >= id_dropout).astype(np.float32)
-        return batch
-
-    return arrays

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reclearn import seeds
 from reclearn.base import Recommender
 
 
@@ -251,7 +252,7 @@ def deletion_check(
 
     Introduced in chapter "Challenges".
     """
-    rng = np.random.default_rng([seed, 10])
+    rng = seeds.rng(seed, seeds.Stream.DELETION)
     rows = []
     for attributions, rescore in cases:
         attributions = np.asarray(attributions, dtype=np.float64)

@@ -9,6 +9,7 @@ from reclearn.configs import (
     BPRConfig,
     ContentBagConfig,
     ContentCNNConfig,
+    ContentConfig,
     GMFConfig,
     HybridConfig,
     MFConfig,
@@ -123,7 +124,7 @@ def _build_simple(name: str, options: dict) -> Recommender:
 
 def _build_content_tfidf(options: dict) -> Recommender:
     """The NumPy TF-IDF profile recommender (chapter "Content-based recommendation")."""
-    from reclearn.content import ContentConfig, ContentRecommender
+    from reclearn.content import ContentRecommender
 
     content = options.pop("content", None)
     unknown = sorted(set(options) - set(ContentConfig.field_names()))

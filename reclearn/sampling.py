@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from reclearn import seeds
+
 
 def implicit(ratings: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
     """Keep the ratings that count as positive interactions.
@@ -156,7 +158,7 @@ def sampled_protocol_negatives(
 
     Introduced in chapter "Deep collaborative filtering".
     """
-    rng = np.random.default_rng([seed, 99])
+    rng = seeds.rng(seed, seeds.Stream.CANDIDATES)
     return sample_negatives(positives, test_users, num_negatives, rng, replace=False)
 
 
@@ -214,7 +216,7 @@ def epoch_sampler(positives: PositiveSets, num_negatives: int, *, replace: bool,
     """
     users = np.repeat(np.arange(positives.num_users), positives.counts())
     items = positives.indices
-    rng = np.random.default_rng([seed, 3])  # 0: weights, 1: batch order, 2: validation split
+    rng = seeds.rng(seed, seeds.Stream.NEGATIVES)
 
     def arrays(epoch: int) -> dict[str, np.ndarray]:
         negatives = sample_negatives(positives, users, num_negatives, rng, replace=replace)
@@ -227,5 +229,45 @@ def epoch_sampler(positives: PositiveSets, num_negatives: int, *, replace: bool,
             "items": np.concatenate([items, negatives.ravel()]),
             "labels": labels,
         }
+
+    return arrays
+
+
+def warm_sampler(
+    users: np.ndarray,
+    items: np.ndarray,
+    warm: np.ndarray,
+    num_negatives: int,
+    *,
+    seed: int,
+    id_dropout: float = 0.0,
+):
+    """``arrays(epoch)`` for the content networks: negatives drawn among warm items only.
+
+    Like :func:`epoch_sampler` (pointwise), but a negative is never an item without
+    training interactions, so the network is not taught that cold items are bad. With
+    ``id_dropout > 0`` the arrays also hold ``keep_id``: 0 for a random ``id_dropout``
+    share of rows, whose item then goes without its ID embedding (the network learns
+    to score from content alone, as it must for a new item).
+
+    Introduced in chapter "Content-based recommendation".
+    """
+    warm_items = np.flatnonzero(warm)
+    compact = np.full(len(warm), -1, dtype=np.int64)
+    compact[warm_items] = np.arange(len(warm_items))
+    if (compact[items] < 0).any():
+        raise ValueError("every positive item must be warm")
+    num_users = int(users.max()) + 1 if len(users) else 0
+    positives = PositiveSets(users, compact[items], num_users, len(warm_items))
+    draw = epoch_sampler(positives, num_negatives, replace=True, seed=seed)
+    rng = seeds.rng(seed, seeds.Stream.WARM_NEGATIVES)
+
+    def arrays(epoch: int) -> dict[str, np.ndarray]:
+        batch = draw(epoch)
+        batch["items"] = warm_items[batch["items"]]
+        if id_dropout > 0:
+            keep = rng.random(len(batch["items"])) >= id_dropout
+            batch["keep_id"] = keep.astype(np.float32)
+        return batch
 
     return arrays

@@ -35,11 +35,11 @@ class Stream(enum.IntEnum):
     COLD_USERS = 6
     """Which users ``split.cold_user_split`` holds out, and their kept ratings."""
     BOOTSTRAP = 7
-    """Resampled users of ``bootstrap_ci``."""
+    """Resampled users of ``stats.bootstrap_ci``."""
     PAIRED_BOOTSTRAP = 8
-    """Resampled users of ``paired_bootstrap``."""
+    """Resampled users of ``stats.paired_bootstrap``."""
     PERMUTATION = 9
-    """Sign flips of ``permutation_test``."""
+    """Sign flips of ``stats.paired_test``."""
     DELETION = 10
     """The random control of ``explain.deletion_check``."""
     THINNING = 11

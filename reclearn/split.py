@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from reclearn import seeds
 from reclearn.interactions import validate_ratings
 
 
@@ -155,7 +156,7 @@ def cold_item_split(
             f"item_fraction {item_fraction} of {len(items)} rated items leaves "
             f"{num_cold} cold items; both sides need at least one"
         )
-    rng = np.random.default_rng([seed, 5])
+    rng = seeds.rng(seed, seeds.Stream.COLD_ITEMS)
     cold = set(np.sort(items)[rng.permutation(len(items))[:num_cold]])
     return _take(ratings, ratings["item_id"].astype(str).isin(cold).to_numpy())
 
@@ -181,7 +182,7 @@ def cold_user_split(
         raise ValueError(f"user_fraction must be strictly between 0 and 1, got {user_fraction}")
     if isinstance(n_known, bool) or not isinstance(n_known, (int, np.integer)) or n_known < 0:
         raise ValueError(f"n_known must be a non-negative integer, got {n_known!r}")
-    rng = np.random.default_rng([seed, 6])
+    rng = seeds.rng(seed, seeds.Stream.COLD_USERS)
     user_ids = ratings["user_id"].astype(str).to_numpy()
     users = np.sort(pd.unique(user_ids))
     num_cold = max(1, round(user_fraction * len(users)))
@@ -231,7 +232,7 @@ def thin(
         or min_per_user < 0
     ):
         raise ValueError(f"min_per_user must be a non-negative integer, got {min_per_user!r}")
-    rng = np.random.default_rng([seed, 7])
+    rng = seeds.rng(seed, seeds.Stream.THINNING)
     users = pd.factorize(train["user_id"])[0]
     order = np.lexsort((rng.random(len(train)), users))  # shuffled within each user
     counts = np.bincount(users)

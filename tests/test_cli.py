@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from reclearn import bench, cli, data
-from reclearn.bench import cold_start, mf, ranking
+from reclearn.bench import BenchOptions, cold_start, mf, ranking
+from reclearn.describe import dataset_table, describe
 
 SCRIPT = Path(sys.executable).parent / "reclearn"
 RUNNERS = {"module": [sys.executable, "-m", "reclearn"], "script": [str(SCRIPT)]}
@@ -88,7 +89,7 @@ def test_dataset_table_marks_a_cached_archive_as_downloaded(tmp_path, monkeypatc
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / "ml-1m.zip").write_bytes(b"not checked here")
-    status = cli.dataset_table().set_index("name")["status"]
+    status = dataset_table().set_index("name")["status"]
     assert status["ml-1m"] == "downloaded"
     assert status["ml-100k"] == "not present"
     assert status["synthetic"] == "bundled"
@@ -119,7 +120,7 @@ def test_describe_counts_a_hand_made_frame_exactly():
             "timestamp": [0, 86_400, 86_400, 172_800],
         }
     )
-    stats = cli.describe(ratings)
+    stats = describe(ratings)
     assert (stats["users"], stats["items"], stats["ratings"]) == (2, 3, 4)
     assert stats["density"] == 4 / 6
     assert stats["per_user"] == {
@@ -205,6 +206,17 @@ def test_backend_choice_filters_the_deep_models_only():
         mf.choose_models(["svd"])
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
         bench.backends("jax")
+
+
+def test_bench_flags_make_one_options_object_whose_defaults_are_the_flags_defaults():
+    parser = cli.make_parser()
+    for benchmark in ("mf", "ranking", "cold-start", "all"):
+        args = parser.parse_args(["bench", benchmark])
+        assert BenchOptions.from_args(args) == BenchOptions()
+    args = parser.parse_args(["bench", "mf", *QUICK, "--models", "mf-tf", "--folds", "3"])
+    options = BenchOptions.from_args(args)
+    assert (options.dataset, options.quick, options.epochs) == ("synthetic", True, 2)
+    assert (options.models, options.folds, options.out) == (("mf-tf",), 3, None)
 
 
 def test_cold_start_plan_has_one_fit_per_experiment_model_backend_and_n():

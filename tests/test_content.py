@@ -5,13 +5,8 @@ import pandas as pd
 import pytest
 
 import reclearn
-from reclearn.content import (
-    ContentConfig,
-    ContentRecommender,
-    item_content,
-    profile_weights,
-    token_matrix,  # fmt: skip
-)
+from reclearn.configs import ContentConfig
+from reclearn.content import ContentRecommender, item_content, profile_weights, token_matrix
 
 
 @pytest.fixture

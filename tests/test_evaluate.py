@@ -7,12 +7,8 @@ import pandas as pd
 import pytest
 
 from reclearn.base import Recommender
-from reclearn.evaluate import (
-    bootstrap_ci,
-    evaluate_ranking,
-    paired_bootstrap,
-    paired_test,
-)
+from reclearn.evaluate import evaluate_ranking
+from reclearn.stats import bootstrap_ci, paired_bootstrap, paired_test
 
 
 class FixedScores(Recommender):

@@ -1,11 +1,12 @@
 """Benchmarks behind ``reclearn bench``: rating prediction (:mod:`reclearn.bench.mf`),
 ranking (:mod:`reclearn.bench.ranking`) and cold start (:mod:`reclearn.bench.cold_start`).
 
-Each benchmark module has a ``run(...)`` function that fits and scores its models, writes
-its CSV and Markdown files and returns a :class:`BenchResult`. This module holds what they
-share: output folders and file names, atomic writes, the provenance line and model
-building with an optional epoch override. Deep-learning frameworks are imported only by
-the benchmarks that build a model for them.
+Each benchmark module has a ``run(options)`` function: given a :class:`BenchOptions`,
+it fits and scores its models, writes its CSV and Markdown files and returns a
+:class:`BenchResult`. This module holds what they share: the options, output folders
+and file names, atomic writes, the provenance line and model building with an optional
+epoch override. Deep-learning frameworks are imported only by the benchmarks that
+build a model for them.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import datetime
 import importlib
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_DATASET = "ml-latest-small"
 """The data set the committed results in ``benchmarks/results`` come from."""
+
+DEFAULT_FOLDS = 5
+"""Random folds of the rating benchmark (:mod:`reclearn.bench.mf`)."""
 
 BACKEND_CHOICES = ("torch", "tf", "both")
 
@@ -26,6 +30,51 @@ VERSIONED = ("torch", "tensorflow", "keras", "surprise", "numpy", "pandas")
 
 ROOT = Path(__file__).resolve().parents[2]
 """The checkout this package was installed from (an editable install), if it is one."""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What one ``reclearn bench`` run does: the same options for every benchmark.
+
+    Each field is a flag of ``reclearn bench`` with the same name and default;
+    a benchmark ignores the fields it has no use for (``folds`` outside ``mf``).
+
+    Introduced in chapter "Matrix factorization".
+    """
+
+    dataset: str = DEFAULT_DATASET
+    """A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast)."""
+    backend: str = "both"
+    """``"torch"``, ``"tf"`` or ``"both"``: which deep-learning twins run."""
+    epochs: int | None = None
+    """Train the deep models this many epochs instead of their defaults (None)."""
+    quick: bool = False
+    """Smoke run: fewer models (and folds); file names get a ``-quick`` suffix."""
+    seed: int = 0
+    """Seed of the folds (mf), the stored negatives (ranking) and the cold items and
+    users (cold start)."""
+    out: Path | None = None
+    """Output folder; None: :func:`default_out`."""
+    verbose: bool = False
+    """Print a line per fit."""
+    folds: int = DEFAULT_FOLDS
+    """Number of random folds of the rating benchmark."""
+    models: tuple[str, ...] | None = None
+    """Benchmark labels to run (keys of the benchmark's ``MODELS``); None: all."""
+
+    def __post_init__(self) -> None:
+        if self.models is not None:
+            object.__setattr__(self, "models", tuple(self.models))
+
+    @classmethod
+    def from_args(cls, args) -> BenchOptions:
+        """The options among parsed ``reclearn bench`` arguments; others at default."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in vars(args).items() if key in names})
+
+    def folder(self) -> Path:
+        """Where the files go: ``out``, or :func:`default_out` when it is None."""
+        return Path(self.out) if self.out is not None else default_out()
 
 
 @dataclass

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import pandas as pd
 
 from reclearn.bench import (
-    DEFAULT_DATASET,
+    BenchOptions,
     BenchResult,
     backends,
     build_model,
-    default_out,
     log,
     machine,
     stem,
@@ -97,27 +95,15 @@ def markdown(frame: pd.DataFrame, head: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(
-    dataset: str = DEFAULT_DATASET,
-    *,
-    seed: int = 0,
-    backend: str = "both",
-    quick: bool = False,
-    epochs: int | None = None,
-    out: Path | None = None,
-    verbose: bool = False,
-) -> BenchResult:
+def run(options: BenchOptions) -> BenchResult:
     """Run both cold-start experiments and write their files (see the module docstring).
 
     Args:
-        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast; its
-            items have no genres or tags, so content models see titles only).
-        seed: Seed of the cold items and the cold users.
-        backend: ``"torch"``, ``"tf"`` or ``"both"``.
-        quick: Smoke run: four item models and n in (0, 5); files get ``-quick``.
-        epochs: Train the deep models this many epochs instead of their defaults.
-        out: Output folder (default :func:`reclearn.bench.default_out`).
-        verbose: Print a line per fit.
+        options: What to run. ``seed`` picks the cold items and the cold users;
+            ``backend`` picks the twins; ``quick`` runs four item models and n in
+            (0, 5); ``epochs`` overrides the deep models' defaults. The ``"synthetic"``
+            data set is fast, but its items have no genres or tags, so content models
+            see titles only. ``folds`` and ``models`` are not used.
 
     Returns:
         A :class:`reclearn.bench.BenchResult`.
@@ -130,7 +116,8 @@ def run(
     from reclearn import load_dataset, split
     from reclearn.content import item_content
 
-    tasks = plan(backend, quick)
+    dataset, seed, epochs = options.dataset, options.seed, options.epochs
+    tasks = plan(options.backend, options.quick)
     data = load_dataset(dataset)
     content = item_content(data.items, data.tags)
     item_train, item_test = split.cold_item_split(data.ratings, ITEM_FRACTION, seed=seed)
@@ -139,8 +126,8 @@ def run(
     rows = []
     bar = progress(tasks, desc="bench cold-start", unit="fit")
     for b, name, n_known in bar:
-        options = {"content": content} if name in CONTENT else {}
-        model = build_model(name, b, epochs, **options)
+        model_options = {"content": content} if name in CONTENT else {}
+        model = build_model(name, b, epochs, **model_options)
         if n_known == "":
             metrics = fit_and_rank(model, item_train, item_test, candidates=cold)
         else:
@@ -150,10 +137,10 @@ def run(
                 )
             metrics = fit_and_rank(model, *user_splits[n_known])
         experiment = "item" if n_known == "" else "user"
-        rows.append({"experiment": experiment, "model": name, "backend": b,
-                     "n_known": n_known, **metrics})  # fmt: skip
+        row = {"experiment": experiment, "model": name, "backend": b}
+        rows.append({**row, "n_known": n_known, **metrics})
         bar.set_postfix(model=f"{name}-{b}", ndcg=float(metrics["ndcg@10"]))
-        log(verbose, str(rows[-1]))
+        log(options.verbose, str(rows[-1]))
 
     frame = pd.DataFrame(rows)
     provenance = f"{machine()}; {versions()}"
@@ -168,8 +155,8 @@ def run(
         f"users in train. Top-10 ranking, mean over users; times in seconds.{trained} "
         f"{provenance}."
     )
-    name = stem("cold_start", dataset, quick)
-    out = Path(out) if out is not None else default_out()
+    name = stem("cold_start", dataset, options.quick)
+    out = options.folder()
     result = BenchResult(markdown(frame, head), [out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[0], buffer.getvalue())
     write_atomic(result.files[1], result.table)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +19,10 @@ import pandas as pd
 from reclearn.bench import (
     DEFAULT_DATASET,
     ROOT,
+    BenchOptions,
     BenchResult,
     backends,
     build_model,
-    default_out,
     log,
     machine,
     repo_results,
@@ -43,7 +44,6 @@ MODELS = {
 }
 QUICK_MODELS = ("mf-torch", "mf-tf", "surprise-baseline", "surprise-svd")
 QUICK_FOLDS = 2
-DEFAULT_FOLDS = 5
 
 
 def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
@@ -166,30 +166,14 @@ def check_floors(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
     return lines, failures
 
 
-def run(
-    dataset: str = DEFAULT_DATASET,
-    *,
-    folds: int = DEFAULT_FOLDS,
-    seed: int = 0,
-    backend: str = "both",
-    models=None,
-    quick: bool = False,
-    epochs: int | None = None,
-    out: Path | None = None,
-    verbose: bool = False,
-) -> BenchResult:
+def run(options: BenchOptions) -> BenchResult:
     """Run the rating benchmark and write ``mf.csv`` and ``mf.md`` (see the module docstring).
 
     Args:
-        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast).
-        folds: Number of random folds (``reclearn.split.kfold``).
-        seed: Seed of the fold assignment.
-        backend: ``"torch"``, ``"tf"`` or ``"both"``: which MF twins run.
-        models: Benchmark labels (keys of :data:`MODELS`); default all of them.
-        quick: Smoke run: the first two folds and four models; files get ``-quick``.
-        epochs: Train the deep models this many epochs instead of their defaults.
-        out: Output folder (default :func:`reclearn.bench.default_out`).
-        verbose: Print a line per fit.
+        options: What to run. ``folds`` random folds (``reclearn.split.kfold``) assigned
+            by ``seed``; ``backend`` picks the MF twins; ``models`` are keys of
+            :data:`MODELS` (default all of them); ``quick`` keeps the first two folds
+            and four models; ``epochs`` overrides the deep models' defaults.
 
     Returns:
         A :class:`reclearn.bench.BenchResult`; ``failures`` lists floors not met
@@ -202,13 +186,15 @@ def run(
     """
     import reclearn
 
-    labels = choose_models(models, backend, quick)
+    dataset, seed, folds = options.dataset, options.seed, options.folds
+    epochs, verbose = options.epochs, options.verbose
+    labels = choose_models(options.models, options.backend, options.quick)
     data = reclearn.load_dataset(dataset)
     ratings, scale = data.ratings, data.rating_scale
     splits = list(reclearn.split.kfold(ratings, n_splits=folds, seed=seed))
-    if quick:
+    if options.quick:
         splits = splits[:QUICK_FOLDS]
-    out = Path(out) if out is not None else default_out()
+    out = options.folder()
     warm_up(labels, ratings, scale, epochs, verbose)
 
     tasks = [(fold, label) for fold in range(len(splits)) for label in labels]
@@ -216,10 +202,11 @@ def run(
     bar = progress(tasks, desc="bench mf", unit="fit")
     for fold, label in bar:
         train, test = splits[fold]
-        rows.append(evaluate(label, fold, train, test, scale, epochs))
-        bar.set_postfix(fold=fold, model=label, rmse=rows[-1]["rmse"])
-        log(verbose, f"fold {fold} {label:>20}: RMSE {rows[-1]['rmse']:.4f}  "
-                     f"fit {rows[-1]['fit_s']:.2f} s")  # fmt: skip
+        row = evaluate(label, fold, train, test, scale, epochs)
+        rows.append(row)
+        bar.set_postfix(fold=fold, model=label, rmse=row["rmse"])
+        fit = f"fit {row['fit_s']:.2f} s"
+        log(verbose, f"fold {fold} {label:>20}: RMSE {row['rmse']:.4f}  {fit}")
     results = pd.DataFrame(rows)
     summary = summarize(results)
     used = f"{len(splits)}" if len(splits) == folds else f"{len(splits)} of {folds}"
@@ -231,13 +218,11 @@ def run(
     )
     table = markdown(summary, head)
 
-    name = stem("mf", dataset, quick)
+    name = stem("mf", dataset, options.quick)
     result = BenchResult(table, [out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[0], results.to_csv(index=False, float_format="%.6g"))
     write_atomic(result.files[1], table)
-    canonical = (dataset, folds, seed, backend, models, quick, epochs) == (
-        DEFAULT_DATASET, DEFAULT_FOLDS, 0, "both", None, False, None
-    )  # fmt: skip
+    canonical = replace(options, out=None, verbose=False) == BenchOptions()
     if canonical and repo_results() is not None and out.resolve() == repo_results():
         readme = ROOT / "README.md"
         if update_readme(readme, table):

@@ -15,11 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from reclearn.bench import (
-    DEFAULT_DATASET,
+    BenchOptions,
     BenchResult,
     backends,
     build_model,
-    default_out,
     log,
     machine,
     stem,
@@ -85,7 +84,8 @@ def tune_ease(train: pd.DataFrame) -> tuple[float, dict, float]:
 
 def run_model(label, model, train, test, negatives) -> tuple[list[dict], dict, dict]:
     """Fit on train, evaluate under both protocols; CSV rows, skip counts, summaries."""
-    from reclearn.evaluate import bootstrap_ci, evaluate_ranking
+    from reclearn.evaluate import evaluate_ranking
+    from reclearn.stats import bootstrap_ci
 
     start = time.perf_counter()
     model.fit(train)
@@ -146,28 +146,15 @@ def markdown(results: pd.DataFrame, head: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(
-    dataset: str = DEFAULT_DATASET,
-    *,
-    seed: int = 0,
-    backend: str = "both",
-    models=None,
-    quick: bool = False,
-    epochs: int | None = None,
-    out: Path | None = None,
-    verbose: bool = False,
-) -> BenchResult:
+def run(options: BenchOptions) -> BenchResult:
     """Run the ranking benchmark and write its files (see the module docstring).
 
     Args:
-        dataset: A name :func:`reclearn.load_dataset` knows (``"synthetic"`` is fast).
-        seed: Seed of the stored negatives of the sampled protocol.
-        backend: ``"torch"``, ``"tf"`` or ``"both"``: which neural twins run.
-        models: Benchmark labels (keys of :data:`MODELS`); default all of them.
-        quick: Smoke run: pop, EASE and BPR-MF only; files get ``-quick``.
-        epochs: Train the neural models this many epochs instead of their defaults.
-        out: Output folder (default :func:`reclearn.bench.default_out`).
-        verbose: Print a line per model and protocol.
+        options: What to run. ``seed`` draws the stored negatives of the sampled
+            protocol; ``backend`` picks the neural twins; ``models`` are keys of
+            :data:`MODELS` (default all of them); ``quick`` runs pop, EASE and BPR-MF
+            only; ``epochs`` overrides the neural models' defaults; ``verbose``
+            prints a line per model and protocol. ``folds`` is not used.
 
     Returns:
         A :class:`reclearn.bench.BenchResult`.
@@ -180,10 +167,12 @@ def run(
     import reclearn
     from reclearn import sampling, split
 
-    labels = choose_models(models, backend, quick)
+    dataset, seed = options.dataset, options.seed
+    epochs, verbose = options.epochs, options.verbose
+    labels = choose_models(options.models, options.backend, options.quick)
     ratings = reclearn.load_dataset(dataset).ratings
     train, test = split.leave_last_out(ratings)
-    out = Path(out) if out is not None else default_out()
+    out = options.folder()
     path = out / f"negatives-{dataset}-seed{seed}.csv"
     out.mkdir(parents=True, exist_ok=True)
     digest = stored_negatives(ratings, train, test, path, seed)
@@ -194,24 +183,25 @@ def run(
     bar = progress(labels, desc="bench ranking", unit="model")
     for label in bar:
         name, model_backend = MODELS[label]
-        options = {}
+        model_options = {}
         if label == "ease":
             l2, scores, tune_s = tune_ease(train)
-            options["l2"] = l2
+            model_options["l2"] = l2
             grid = ", ".join(f"{k:g}: {v:.4f}" for k, v in scores.items())
             notes.append(
                 f"EASE l2 = {l2:g}, chosen by validation NDCG@{K} ({grid}) in "
                 f"{tune_s:.1f} s, not counted in fit (s)."
             )
             log(verbose, notes[-1])
-        model = build_model(name, model_backend, epochs, **options)
+        model = build_model(name, model_backend, epochs, **model_options)
         model_rows, counts, summaries = run_model(label, model, train, test, negatives)
         rows += model_rows
         users, skipped, unscorable = counts["full"]
         bar.set_postfix(model=label, ndcg=float(summaries["full"][f"ndcg@{K}"]))
         for protocol, summary in summaries.items():
-            log(verbose, f"{label:>14} {protocol:>7}: HR@{K} {summary[f'hr@{K}']:.4f}  "
-                         f"NDCG@{K} {summary[f'ndcg@{K}']:.4f}")  # fmt: skip
+            hr, ndcg = summary[f"hr@{K}"], summary[f"ndcg@{K}"]
+            scores = f"HR@{K} {hr:.4f}  NDCG@{K} {ndcg:.4f}"
+            log(verbose, f"{label:>14} {protocol:>7}: {scores}")
 
     results = pd.DataFrame(rows)
     trained = f" Neural models trained {epochs} epochs." if epochs is not None else ""
@@ -226,7 +216,7 @@ def run(
     if notes:
         head += "\n\n" + " ".join(notes)
     table = markdown(results, head)
-    name = stem("ranking", dataset, quick)
+    name = stem("ranking", dataset, options.quick)
     result = BenchResult(table, [path, out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[1], results.to_csv(index=False, float_format="%.6g"))
     write_atomic(result.files[2], table)

@@ -31,8 +31,8 @@ from reclearn.configs import (
     TrainConfig,
     TwoTowerConfig,
 )
-from reclearn.content import ContentItems, ItemContent, token_matrix, warm_sampler
-from reclearn.sampling import epoch_sampler, training_positives
+from reclearn.content import ContentItems, ItemContent, token_matrix
+from reclearn.sampling import epoch_sampler, training_positives, warm_sampler
 from reclearn.seeds import Stream, rng
 
 PAIR_CHUNK = 1 << 16
