@@ -1,8 +1,10 @@
 """Named random streams: one seed, many independent generators.
 
-Every random draw in reclearn comes from ``np.random.default_rng([seed, stream])``,
-so a model's weights, its batch order and its negatives are independent of each
-other and each is reproducible on its own. The streams are named here, in one
+Every random draw inside a model, a sampler, a cold-start split or a statistic comes
+from ``np.random.default_rng([seed, stream])``, so a model's weights, its batch order
+and its negatives are independent of each other and each is reproducible on its own.
+(Splits of a whole frame, ``random_split``, ``per_user_split`` and ``kfold``, and
+``make_synthetic`` draw from ``default_rng(seed)`` itself.) The streams are named here, in one
 place, so that adding a model cannot silently reuse one: ``Stream`` is unique
 (a test checks it), and new streams take the next free number.
 

@@ -12,8 +12,6 @@ from reclearn.seeds import Stream, rng
 
 PACKAGE = Path(reclearn.__file__).parent
 LITERAL_STREAM = re.compile(r"default_rng\(\s*\[")
-LEAD_CONVERTS = {"base.py", "models/torch/recommender.py", "models/tf/recommender.py"}
-LEAD_REASON = "base.py and models/*/recommender.py are converted by the lead"
 
 
 def test_stream_values_are_unique():
@@ -62,15 +60,13 @@ def test_a_named_stream_draws_what_its_number_drew_before(stream):
 
 
 def _modules() -> list:
-    """Every module but seeds.py; those the lead still converts are expected to fail."""
-    lead = pytest.mark.xfail(strict=False, reason=LEAD_REASON)
-    params = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(PACKAGE).as_posix()
-        marks = lead if name in LEAD_CONVERTS else ()
-        if name != "seeds.py":
-            params.append(pytest.param(path, id=name, marks=marks))
-    return params
+    """Every module but seeds.py."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    return [
+        pytest.param(path, id=path.relative_to(PACKAGE).as_posix())
+        for path in paths
+        if path.name != "seeds.py"
+    ]
 
 
 @pytest.mark.parametrize("path", _modules())
