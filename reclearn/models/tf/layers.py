@@ -1,4 +1,4 @@
-"""Keras layers whose weights start as given NumPy arrays (twin of ``torch/layers.py``)."""
+"""Keras layers whose weights start as NumPy arrays (twin of ``torch/layers.py``)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,8 @@ def dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
     layer.build((None, kernel.shape[0]))
     layer.kernel.assign(kernel)
     return layer
+
+
+def lookup(layer: keras.layers.Embedding, indices):
+    """Rows ``indices`` of the layer's table: (batch, k) for indices (batch,)."""
+    return layer(indices)

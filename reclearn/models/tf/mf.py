@@ -1,4 +1,8 @@
-"""Biased matrix factorisation in TensorFlow/Keras 3 (twin of ``reclearn/models/torch/mf.py``)."""
+"""Biased matrix factorisation in TensorFlow (twin of ``reclearn/models/torch/mf.py``).
+
+Every initial weight is drawn from a NumPy generator in the same order as in the twin:
+vectors from N(0, init_std), biases zero.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import numpy as np
 from keras import ops
 
 from reclearn.configs import MFConfig
+from reclearn.models.init import normal
+from reclearn.models.tf.layers import embedding, lookup
 
 
 class MF(keras.Model):
@@ -34,22 +40,19 @@ class MF(keras.Model):
         k = config.num_factors
         self.config = config
         self.global_mean = float(global_mean)
-        # N(0, init_std) vectors, zero biases
-        self.user_embedding = _embedding(
-            _normal(rng, config.init_std, (num_users, k)), "user_embedding"
-        )
-        self.item_embedding = _embedding(
-            _normal(rng, config.init_std, (num_items, k)), "item_embedding"
-        )
-        self.user_bias = _embedding(np.zeros((num_users, 1), np.float32), "user_bias")
-        self.item_bias = _embedding(np.zeros((num_items, 1), np.float32), "item_bias")
+        user_vectors = normal(rng, config.init_std, (num_users, k))
+        item_vectors = normal(rng, config.init_std, (num_items, k))
+        self.user_embedding = embedding(user_vectors, "user_embedding")
+        self.item_embedding = embedding(item_vectors, "item_embedding")
+        self.user_bias = embedding(np.zeros((num_users, 1), np.float32), "user_bias")
+        self.item_bias = embedding(np.zeros((num_items, 1), np.float32), "item_bias")
 
     def embed(self, users, items) -> tuple:
-        """The parameters a batch touches: p_u, q_i of shape (batch, k); b_u, b_i (batch,)."""
-        p_u = self.user_embedding(users)
-        q_i = self.item_embedding(items)
-        b_u = ops.squeeze(self.user_bias(users), -1)
-        b_i = ops.squeeze(self.item_bias(items), -1)
+        """The parameters a batch touches: p_u, q_i (batch, k) and b_u, b_i (batch,)."""
+        p_u = lookup(self.user_embedding, users)
+        q_i = lookup(self.item_embedding, items)
+        b_u = ops.squeeze(lookup(self.user_bias, users), -1)
+        b_i = ops.squeeze(lookup(self.item_bias, items), -1)
         return p_u, q_i, b_u, b_i
 
     def call(self, users, items):
@@ -71,24 +74,8 @@ class MF(keras.Model):
 
     def score_all(self, users):
         """Predicted ratings of every item, shape (batch, num_items)."""
-        p_u = self.user_embedding(users)  # (batch, k)
-        b_u = self.user_bias(users)  # (batch, 1)
-        item_terms = ops.squeeze(self.item_bias.embeddings, -1)  # (num_items,)
-        return (
-            self.global_mean
-            + b_u
-            + item_terms
-            + p_u @ ops.transpose(self.item_embedding.embeddings)
-        )
-
-
-def _normal(rng: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
-    return rng.normal(0.0, std, shape).astype(np.float32)
-
-
-def _embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
-    """An embedding layer whose table starts as ``initial``, shape (rows, k)."""
-    layer = keras.layers.Embedding(*initial.shape, name=name)
-    layer.build()
-    layer.embeddings.assign(initial)
-    return layer
+        p_u = lookup(self.user_embedding, users)  # (batch, k)
+        b_u = lookup(self.user_bias, users)  # (batch, 1)
+        b_i = ops.squeeze(self.item_bias.embeddings, -1)  # (num_items,)
+        q = ops.transpose(self.item_embedding.embeddings)  # (k, num_items)
+        return self.global_mean + b_u + b_i + p_u @ q
