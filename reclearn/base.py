@@ -296,6 +296,17 @@ class Recommender(abc.ABC):
         )
         return frame[np.isfinite(frame["score"])].reset_index(drop=True)
 
+    def save(self, path) -> None:
+        """Write the fitted model to ``path``; models that can be saved override this.
+
+        Raises:
+            TypeError: Always here: this kind of model cannot be saved.
+        """
+        raise TypeError(
+            f"{type(self).__name__} cannot be saved: only the deep models (torch and tf) "
+            "write files; fit it again instead"
+        )
+
     # --- helpers ------------------------------------------------------------------
 
     def _encode(self, frame: pd.DataFrame) -> TrainingData:
