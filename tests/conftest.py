@@ -25,7 +25,7 @@ def small():
 
 @pytest.fixture(scope="session")
 def small_content(small):
-    """Item content for ``small``: each item gets a genre and a decade from 6 of each."""
+    """Item content for ``small``: two genres and a decade out of 6 of each."""
     from reclearn.content import item_content
 
     genres = ["Drama", "Comedy", "Action", "Horror", "Romance", "Sci-Fi"]

@@ -1,8 +1,8 @@
 """Every registered model, in every backend it has, honours the Recommender contract.
 
-The models come from ``available_models()``: registering a model puts it under every test
-here. Deep models run in both backends; the others ignore the backend. Training stays tiny
-(60 users, 50 items, 3 epochs) and each model is fitted once per module.
+The models come from ``available_models()``: registering a model puts it under every
+test here. Deep models run in both backends; the others ignore the backend. Training
+stays tiny (60 users, 50 items, 3 epochs) and each model is fitted once per module.
 """
 
 import numpy as np
@@ -41,7 +41,8 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "neumf": {"num_factors": 3, "hidden": (8, 4)},
     "bpr-mf": {"num_factors": 4},
 }
-TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6, "min_count": 1}
+TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6}
+TOWERS |= {"min_count": 1}
 SIZES |= {name: TOWERS for name in CONTENT_MODELS if name in DEEP_MODELS}
 CONTENT_LOADS = pytest.mark.xfail(
     strict=True, reason="content models load after the shared-wrapper change"
@@ -49,7 +50,7 @@ CONTENT_LOADS = pytest.mark.xfail(
 
 
 def build(spec, content=None):
-    """The model of ``spec``, unfitted, with tiny options (and content if it reads any)."""
+    """The model of ``spec``, unfitted, with tiny options (and content if it reads)."""
     name, backend = spec
     options = {**TRAINING, **SIZES.get(name, {})} if backend else {}
     if name in CONTENT_MODELS:
@@ -74,7 +75,7 @@ def test_every_registered_model_is_under_contract():
     assert {spec for spec in DEEP} == {(n, b) for n in DEEP_MODELS for b in BACKENDS}
 
 
-# --- fit and predict -------------------------------------------------------------------
+# --- fit and predict --------------------------------------------------------------
 
 
 def test_fit_returns_the_model_itself(fitted):
@@ -95,7 +96,8 @@ def test_predict_returns_finite_floats_aligned_with_the_rows(fitted, frames):
     assert predictions.fallback.shape == (len(test),)
     # the default scale is the range of the training ratings (as float32)
     low, high = model.rating_scale
-    assert (low, high) == pytest.approx((train.rating.min(), train.rating.max()), rel=1e-7)
+    observed = (train.rating.min(), train.rating.max())
+    assert (low, high) == pytest.approx(observed, rel=1e-7)
     if model.clip_predictions:
         assert predictions.min() >= low and predictions.max() <= high
 
@@ -113,7 +115,7 @@ def test_predictions_follow_the_rows_of_the_frame(fitted, frames):
 def test_predict_accepts_plain_string_ids(fitted, frames):
     _, model, _ = fitted
     test = frames[1]
-    plain = test.assign(user_id=test.user_id.astype(str), item_id=test.item_id.astype(str))
+    plain = test.astype({"user_id": str, "item_id": str})
     np.testing.assert_array_equal(model.predict(plain), model.predict(test))
 
 
@@ -139,7 +141,7 @@ def test_unknown_users_and_items_fall_back_to_biases(fitted, frames):
     np.testing.assert_allclose(predictions, expected, rtol=0, atol=1e-12)
 
 
-# --- recommend and the scores it ranks -------------------------------------------------
+# --- recommend and the scores it ranks --------------------------------------------
 
 
 def test_recommend_gives_k_ranked_unseen_items_per_known_user(fitted, frames):
@@ -207,7 +209,7 @@ def test_score_users_lays_out_the_pair_scores_as_a_matrix(fitted, frames):
     np.testing.assert_allclose(matrix[:, items].ravel(), pairs, rtol=1e-6, atol=1e-5)
 
 
-# --- save and load ---------------------------------------------------------------------
+# --- save and load ----------------------------------------------------------------
 
 
 def _saved(model, path) -> bool:
@@ -239,15 +241,17 @@ def test_a_saved_model_loads_back_exactly_or_refuses_clearly(fitted, frames, tmp
         return
     loaded = type(model).load(path)
     assert loaded.config == model.config
-    query = pd.concat([frames[1], pd.DataFrame({"user_id": ["nobody"], "item_id": ["i3"]})])
+    unknown = pd.DataFrame({"user_id": ["nobody"], "item_id": ["i3"]})
+    query = pd.concat([frames[1], unknown])
     before, after = model.predict(query), loaded.predict(query)
     np.testing.assert_array_equal(after, before)
     np.testing.assert_array_equal(after.fallback, before.fallback)
     users = ["u0", "u9", "nobody"]
-    pd.testing.assert_frame_equal(loaded.recommend(users, k=7), model.recommend(users, k=7))
+    expected = model.recommend(users, k=7)
+    pd.testing.assert_frame_equal(loaded.recommend(users, k=7), expected)
 
 
-# --- determinism -----------------------------------------------------------------------
+# --- determinism ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
@@ -255,7 +259,8 @@ def test_two_fits_from_the_same_seed_predict_identically(fitted, frames, small_c
     spec, model, _ = fitted
     again = build(spec, small_content).fit(frames[0])
     np.testing.assert_array_equal(again.predict(frames[1]), model.predict(frames[1]))
-    pd.testing.assert_frame_equal(again.recommend(["u4"], k=5), model.recommend(["u4"], k=5))
+    expected = model.recommend(["u4"], k=5)
+    pd.testing.assert_frame_equal(again.recommend(["u4"], k=5), expected)
 
 
 def test_normal_predictor_is_random_at_predict_time(frames):
@@ -268,11 +273,12 @@ def test_deep_models_record_one_history_entry_per_epoch(fitted):
     _, model, _ = fitted
     assert [h["epoch"] for h in model.history] == [1, 2, 3]
     assert all(np.isfinite(h["loss"]) for h in model.history)
-    assert all("val_rmse" not in h for h in model.history)  # curves only with validation
+    # learning curves come only with validation
+    assert all("val_rmse" not in h for h in model.history)
     assert model.history[-1]["loss"] < model.history[0]["loss"]
 
 
-# --- bad input -------------------------------------------------------------------------
+# --- bad input --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("column", ["user_id", "item_id", "rating"])
@@ -310,11 +316,12 @@ def test_build_rejects_an_unknown_option(spec):
         reclearn.build(name, backend or "torch", no_such_option=1)
 
 
-# --- the registry ----------------------------------------------------------------------
+# --- the registry -----------------------------------------------------------------
 
 
 def test_build_rejects_an_unknown_model_and_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown model 'svd'; available: mf, .*surprise-svd"):
+    message = "unknown model 'svd'; available: mf, .*surprise-svd"
+    with pytest.raises(ValueError, match=message):
         reclearn.build("svd")
 
 
@@ -332,7 +339,8 @@ def test_an_unknown_option_error_lists_the_valid_ones():
 
 
 def test_the_device_option_is_rejected_for_tensorflow():
-    with pytest.raises(ValueError, match="device option applies to backend='torch' only"):
+    message = "device option applies to backend='torch' only"
+    with pytest.raises(ValueError, match=message):
         reclearn.build("mf", backend="tf", device="cpu")
 
 
@@ -356,16 +364,20 @@ def test_surprise_parameters_override_the_defaults():
     assert set(SURPRISE_MODELS) <= set(reclearn.available_models())
 
 
-# --- MF learns its own fallback --------------------------------------------------------
+# --- MF learns its own fallback ---------------------------------------------------
 
 
-@pytest.mark.parametrize("fitted", [("mf", b) for b in BACKENDS], ids=spec_id, indirect=True)
+MF = [("mf", backend) for backend in BACKENDS]
+
+
+@pytest.mark.parametrize("fitted", MF, ids=spec_id, indirect=True)
 def test_mf_falls_back_to_the_global_mean_plus_the_learned_item_bias(fitted, frames):
     _, model, _ = fitted
     item = "i7"
     b_i = model.get_weights()["item_bias.embeddings"][model.index.items([item])[0], 0]
     assert b_i != 0.0  # learned, not the zero it started from
-    predictions = model.predict(pd.DataFrame({"user_id": ["nobody"], "item_id": [item]}))
+    query = pd.DataFrame({"user_id": ["nobody"], "item_id": [item]})
+    predictions = model.predict(query)
     assert predictions.num_fallback == 1
     expected = np.clip(model.global_mean + float(b_i), *model.rating_scale)
     assert predictions[0] == pytest.approx(expected, abs=1e-12)
