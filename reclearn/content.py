@@ -17,7 +17,7 @@ import pandas as pd
 
 from reclearn.base import Recommender, TrainingData
 from reclearn.configs import ContentConfig
-from reclearn.interactions import as_categorical_ids
+from reclearn.interactions import as_categorical_ids, validate_ratings
 
 PAD, OOV = 0, 1
 """Token indices reserved for padding and for tokens outside the vocabulary."""
@@ -195,8 +195,10 @@ class ContentItems:
                 f"{type(self).__name__} needs item content: build it with "
                 "content=reclearn.content.item_content(dataset.items, dataset.tags)"
             )
+        validate_ratings(train, rating_scale, what="train")  # before reading its ids
         train = _over_content_items(train, self.content)
         if validation is not None:
+            validate_ratings(validation, rating_scale, what="validation")
             validation = _over_content_items(validation, self.content)
         super().fit(train, validation, rating_scale)
         self.warm = self.item_known.copy()

@@ -77,7 +77,7 @@ def test_mf_fold_in_scores_track_the_trained_scores(mf, train):
     pairs = train.sample(200, random_state=0)
     pairs_ids = zip(pairs.user_id, pairs.item_id, strict=True)
     fold = [ex.explain(mf, train, u, i).score for u, i in pairs_ids]
-    trained = mf._score_pairs(*mf.index.encode(pairs))
+    trained = mf.score_pairs(*mf.index.encode(pairs))
     assert np.corrcoef(fold, trained)[0, 1] > 0.9
 
 

@@ -1,5 +1,5 @@
-"""Popularity, ItemKNN and EASE: exact values on small cases, the Recommender contract,
-and better-than-popularity ranking on ml-latest-small."""
+"""Popularity, ItemKNN and EASE: exact values on small cases and better-than-popularity
+ranking on ml-latest-small (the Recommender contract: tests/test_recommender_contract.py)."""
 
 import numpy as np
 import pandas as pd
@@ -34,25 +34,6 @@ def _binary(frame):
 
 
 @pytest.mark.parametrize("name", SIMPLE)
-def test_simple_models_honour_the_recommender_contract(small, name):
-    ratings = small.ratings
-    model = build(name)
-    assert model.fit(ratings) is model
-    users = np.arange(model.index.num_users)
-    scores = model._score_users(users[:7])
-    assert scores.shape == (7, model.index.num_items) and np.isfinite(scores).all()
-    pairs = model._score_pairs(np.repeat(users[:7], 50), np.tile(np.arange(50), 7))
-    np.testing.assert_allclose(pairs.reshape(7, 50), scores, rtol=0, atol=1e-12)
-    predicted = model.predict(ratings.head(20))
-    assert predicted.shape == (20,) and predicted.num_fallback == 0
-    top = model.recommend(["u0", "u1"], k=5)
-    assert len(top) == 10
-    for user in ("u0", "u1"):
-        seen = set(ratings.loc[ratings["user_id"] == user, "item_id"].astype(str))
-        assert not seen & set(top.loc[top["user_id"] == user, "item_id"])
-
-
-@pytest.mark.parametrize("name", SIMPLE)
 def test_an_unknown_user_gets_the_most_popular_items(name):
     model = build(name).fit(TINY)
     top = model.recommend(["nobody"], k=3)
@@ -62,9 +43,9 @@ def test_an_unknown_user_gets_the_most_popular_items(name):
 
 
 def test_popularity_scores_are_interaction_counts_and_can_use_a_threshold():
-    assert PopularityRecommender().fit(TINY)._score_users(np.array([0])).tolist() == [[3, 2, 2]]
+    assert PopularityRecommender().fit(TINY).score_users(np.array([0])).tolist() == [[3, 2, 2]]
     strict = PopularityRecommender(threshold=4).fit(TINY)
-    assert strict._score_pairs(np.array([1, 1, 1]), np.array([0, 1, 2])).tolist() == [1, 1, 2]
+    assert strict.score_pairs(np.array([1, 1, 1]), np.array([0, 1, 2])).tolist() == [1, 1, 2]
 
 
 def test_itemknn_weights_are_shrunk_cosine_similarities_of_the_top_k_neighbours():
@@ -81,7 +62,7 @@ def test_itemknn_weights_are_shrunk_cosine_similarities_of_the_top_k_neighbours(
     expected[[1, 0, 0], [0, 1, 2]] = sim[[1, 0, 0], [0, 1, 2]]  # best neighbour per column
     np.testing.assert_allclose(model.weights_.toarray(), expected, rtol=0, atol=1e-15)
     np.testing.assert_allclose(
-        model._score_users(np.arange(3)), _binary(TINY) @ expected, rtol=0, atol=1e-15
+        model.score_users(np.arange(3)), _binary(TINY) @ expected, rtol=0, atol=1e-15
     )
 
 
@@ -105,7 +86,7 @@ def test_ease_matches_the_closed_form_with_either_gram_matrix(num_users, num_ite
     ratings = reclearn.make_synthetic(num_users=num_users, num_items=num_items, density=0.3).ratings
     model = EASERecommender(l2=7.0).fit(ratings)
     scores, weights = _ease_scores(_binary(ratings), 7.0)
-    np.testing.assert_allclose(model._score_users(np.arange(num_users)), scores, atol=1e-10)
+    np.testing.assert_allclose(model.score_users(np.arange(num_users)), scores, atol=1e-10)
     if num_users >= num_items:  # B is formed only from the item-side Gram matrix
         np.testing.assert_allclose(model.weights_, weights, atol=1e-10)
         assert np.all(np.diag(model.weights_) == 0.0)
@@ -124,7 +105,7 @@ def test_ease_tunes_l2_on_validation_by_ndcg():
         abs=1e-12,
     )
     scores, _ = _ease_scores(_binary(train), model.l2_)
-    np.testing.assert_allclose(model._score_users(np.arange(80)), scores, atol=1e-10)
+    np.testing.assert_allclose(model.score_users(np.arange(80)), scores, atol=1e-10)
 
 
 def test_ease_without_validation_keeps_its_l2_and_can_hold_out_its_own():
@@ -133,7 +114,7 @@ def test_ease_without_validation_keeps_its_l2_and_can_hold_out_its_own():
     held = EASERecommender(l2_grid=(5.0, 50.0), validation_fraction=0.2).fit(ratings)
     assert held.l2_ in (5.0, 50.0) and len(held.validation_ndcg_) == 2
     scores, _ = _ease_scores(_binary(ratings), held.l2_)  # final fit on all of train
-    np.testing.assert_allclose(held._score_users(np.arange(40)), scores, atol=1e-10)
+    np.testing.assert_allclose(held.score_users(np.arange(40)), scores, atol=1e-10)
 
 
 def test_the_registry_builds_the_simple_models_with_their_options():

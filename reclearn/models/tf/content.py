@@ -25,13 +25,12 @@ class TextCNN(keras.layers.Layer):
         config: Shared hyper-parameters (``token_dim``, ``num_filters``, ``kernel_size``,
             ``num_factors``).
         rng: NumPy generator that draws the initial weights, so both twins start equal.
-        name: Prefix of the layer names (the attribute name in the PyTorch twin).
 
     Introduced in chapter "Content-based recommendation".
     """
 
-    def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator,
-                 name: str = "encoder") -> None:  # fmt: skip
+    def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator) -> None:
+        name = "encoder"  # the attribute name in the PyTorch twin's TwoTower
         super().__init__(name=name)
         d, f, w = config.token_dim, config.num_filters, config.kernel_size
         self.token_embedding = embedding(
@@ -58,13 +57,12 @@ class TextBag(keras.layers.Layer):
         vocab_size: Number of token indices (index 0 is padding).
         config: Shared hyper-parameters (``token_dim``, ``num_factors``).
         rng: NumPy generator that draws the initial weights, so both twins start equal.
-        name: Prefix of the layer names (the attribute name in the PyTorch twin).
 
     Introduced in chapter "Content-based recommendation".
     """
 
-    def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator,
-                 name: str = "encoder") -> None:  # fmt: skip
+    def __init__(self, vocab_size: int, config: TwoTowerConfig, rng: np.random.Generator) -> None:
+        name = "encoder"  # the attribute name in the PyTorch twin's TwoTower
         super().__init__(name=name)
         d = config.token_dim
         self.token_embedding = embedding(
