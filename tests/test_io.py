@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import reclearn
-from reclearn import split
+from reclearn import io, split
+from reclearn.io import ModelFileError
 from reclearn.models.tf.recommender import MFRecommender as TFMF
 from reclearn.models.tf.recommender import TFRecommender
 from reclearn.models.torch.recommender import MFRecommender as TorchMF
@@ -53,17 +54,63 @@ def test_the_file_is_a_plain_npz_without_pickles(saved):
         assert "weight/user_embedding.embeddings" in npz.files
         assert all(npz[name].dtype != object for name in npz.files)
         meta = json.loads(str(npz["meta"]))
-    assert meta["format"] == 1
+    assert meta["format"] == io.FORMAT_VERSION == 2
     assert meta["model"] == "MFRecommender"
     assert meta["backend"] == backend
     assert meta["config"]["num_factors"] == 4
 
 
 @pytest.mark.parametrize("wrong_class", [TorchRecommender, TFRecommender])
-def test_loading_a_file_into_the_wrong_class_raises_a_value_error(saved, wrong_class):
+def test_loading_a_file_into_the_wrong_class_raises_a_model_file_error(saved, wrong_class):
     _, _, path = saved
-    with pytest.raises(ValueError, match="holds a MFRecommender, not a (Torch|TF)Recommender"):
+    with pytest.raises(ModelFileError, match="holds a MFRecommender, not a (Torch|TF)"):
         wrong_class.load(path)
+
+
+def test_a_truncated_file_raises_a_model_file_error_without_pickle_advice(saved, tmp_path):
+    backend, _, path = saved
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ModelFileError, match="not a readable reclearn model file") as error:
+        CLASSES[backend].load(cut)
+    assert "allow_pickle" not in str(error.value)
+
+
+def test_a_foreign_file_raises_a_model_file_error(tmp_path):
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, x=np.arange(3))
+    with pytest.raises(ModelFileError, match="not a readable reclearn model file"):
+        TorchMF.load(foreign)
+    with pytest.raises(ModelFileError, match="no model file at"):
+        TorchMF.load(tmp_path / "missing.npz")
+
+
+def _rewrite(path, target, change) -> None:
+    """Copy the model file at ``path`` to ``target`` with ``change(meta, arrays)``."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    change(meta, arrays)
+    np.savez(target, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def test_a_file_of_another_format_version_is_refused(saved, tmp_path):
+    backend, _, path = saved
+    old = tmp_path / "old.npz"
+    _rewrite(path, old, lambda meta, arrays: meta.update(format=1))
+    with pytest.raises(ModelFileError, match="format 1; this reclearn reads format 2"):
+        CLASSES[backend].load(old)
+
+
+def test_a_tampered_file_is_refused(saved, tmp_path):
+    backend, _, path = saved
+    tampered = tmp_path / "tampered.npz"
+    _rewrite(path, tampered, lambda meta, arrays: arrays.pop("state/seen_counts"))
+    with pytest.raises(ModelFileError, match="does not match a MFRecommender"):
+        CLASSES[backend].load(tampered)
+    _rewrite(path, tampered, lambda meta, arrays: arrays.pop("weight/item_bias.embeddings"))
+    with pytest.raises(ModelFileError, match="does not match a MFRecommender"):
+        CLASSES[backend].load(tampered)
 
 
 def test_saving_an_unfitted_model_raises_a_runtime_error(tmp_path):

@@ -44,9 +44,6 @@ SIZES = {  # small networks; a model missing here trains with its defaults
 TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6}
 TOWERS |= {"min_count": 1}
 SIZES |= {name: TOWERS for name in CONTENT_MODELS if name in DEEP_MODELS}
-CONTENT_LOADS = pytest.mark.xfail(
-    strict=True, reason="content models load after the shared-wrapper change"
-)
 
 
 def build(spec, content=None):
@@ -222,16 +219,9 @@ def _saved(model, path) -> bool:
     return True
 
 
-def _save_specs() -> list:
-    """SPECS, the deep content models marked as expected to fail loading."""
-    content = [spec for spec in DEEP if spec[0] in CONTENT_MODELS]
-    return [pytest.param(s, marks=CONTENT_LOADS) if s in content else s for s in SPECS]
 
 
-SAVE_SPECS = _save_specs()
-
-
-@pytest.mark.parametrize("fitted", SAVE_SPECS, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", SPECS, ids=spec_id, indirect=True)
 def test_a_saved_model_loads_back_exactly_or_refuses_clearly(fitted, frames, tmp_path):
     (name, _), model, _ = fitted
     path = tmp_path / "model.npz"
