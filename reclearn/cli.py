@@ -2,7 +2,9 @@
 
 ``reclearn datasets``, ``reclearn stats NAME``, ``reclearn download NAME`` and
 ``reclearn bench mf|ranking|cold-start|all``; ``reclearn COMMAND --help`` for each. Also
-run as ``python -m reclearn``. Errors print one line and exit with status 1.
+run as ``python -m reclearn``. A missing or malformed argument prints the usage and
+exits with status 2; other errors print one line and exit with status 1. ``bench``
+checks its arguments, models and output folder before any work starts.
 """
 
 from __future__ import annotations
@@ -31,9 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = make_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
     try:
         return args.handler(args)
     except BrokenPipeError:  # e.g. `reclearn datasets | head`: stop quietly
@@ -59,7 +58,7 @@ def make_parser() -> argparse.ArgumentParser:
     from reclearn import __version__
 
     parser.add_argument("--version", action="version", version=f"reclearn {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     sub = commands.add_parser(
         "datasets",
@@ -99,8 +98,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Run a benchmark on every model it covers, write CSV and Markdown "
         "results and print the Markdown table on stdout (progress and notes go to stderr).",
     )
-    kinds = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK")
-    bench.set_defaults(handler=lambda _: bench.print_help() or 0)
+    kinds = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK", required=True)
     _bench_parser(
         kinds,
         "mf",
@@ -140,7 +138,7 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
     )
     sub.add_argument(
         "--epochs",
-        type=_positive,
+        type=_integer(1),
         metavar="N",
         help="train deep models N epochs instead of their defaults",
     )
@@ -150,14 +148,17 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
         help="smoke run: fewer models (and folds); files get a -quick suffix",
     )
     sub.add_argument(
-        "--seed", type=int, default=0, help="seed of the folds, splits and stored negatives (0)"
+        "--seed",
+        type=_integer(0),
+        default=0,
+        help="seed of the folds, splits and stored negatives (0)",
     )
     sub.add_argument("--out", type=Path, metavar="DIR", help=OUT_HELP)
     sub.add_argument("-v", "--verbose", action="store_true", help="print a line per fit")
     if folds:
         sub.add_argument(
             "--folds",
-            type=_positive,
+            type=_integer(2),
             default=DEFAULT_FOLDS,
             metavar="K",
             help=f"number of random folds of the mf benchmark ({DEFAULT_FOLDS})",
@@ -169,18 +170,26 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
         sub.add_argument(
             "--models",
             nargs="+",
-            choices=labels,
             metavar="MODEL",
             help=f"models to run (default: all): {', '.join(labels)}",
         )
     sub.set_defaults(handler=cmd_bench, benchmark=name)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _integer(low: int):
+    """An argparse type: an integer of at least ``low``, else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            message = f"must be an integer of at least {low}, got {text}"
+            raise argparse.ArgumentTypeError(message)
+        return value
+
+    return parse
 
 
 # --- datasets, stats, download --------------------------------------------------------
@@ -241,6 +250,8 @@ def cmd_bench(args) -> int:
 
     options = BenchOptions.from_args(args)
     names = BENCHMARKS if args.benchmark == "all" else (args.benchmark,)
+    for name in names:  # every check before any work
+        bench_module(name).check(options)
     status = 0
     for name in names:
         if len(names) > 1:
@@ -258,8 +269,12 @@ def cmd_bench(args) -> int:
 
 def run_benchmark(name: str, options):
     """Run one benchmark with a ``BenchOptions``; what it prints goes to stderr."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return bench_module(name).run(options)
+
+
+def bench_module(name: str):
+    """The module of benchmark ``name`` (``mf``, ``ranking`` or ``cold-start``)."""
     from reclearn.bench import cold_start, mf, ranking
 
-    module = {"mf": mf, "ranking": ranking, "cold-start": cold_start}[name]
-    with contextlib.redirect_stdout(sys.stderr):
-        return module.run(options)
+    return {"mf": mf, "ranking": ranking, "cold-start": cold_start}[name]

@@ -313,3 +313,198 @@ def test_a_failing_benchmark_exits_non_zero_with_one_line(tmp_path):
         .startswith("reclearn: error: unknown data set 'nope'")
     )
     assert "Traceback" not in result.stderr
+
+
+# --- bad arguments: checked before any benchmark runs --------------------------------
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Fail the test if a benchmark starts."""
+
+    def refuse(name, options):
+        raise AssertionError(f"bench {name} ran despite bad arguments")
+
+    monkeypatch.setattr(cli, "run_benchmark", refuse)
+
+
+@pytest.fixture
+def fake_run(monkeypatch):
+    """Record the benchmarks started instead of running them."""
+    started = []
+
+    def record(name, options):
+        started.append((name, options))
+        return bench.BenchResult(f"table of {name}")
+
+    monkeypatch.setattr(cli, "run_benchmark", record)
+    return started
+
+
+def error_line(argv, capsys) -> str:
+    """Run ``reclearn ARGV``: exit status 1, nothing on stdout, one line on stderr."""
+    assert cli.main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    return line
+
+
+def out_error(out, reason: str) -> str:
+    return (
+        f"reclearn: error: cannot write to the output folder {out} ({reason}); "
+        "choose another with --out"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["bench"]], ids=["top", "bench"])
+def test_a_missing_command_or_benchmark_exits_2_with_the_usage(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(command)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: reclearn {' '.join(command)}".rstrip() + " [-h]")
+    what = "BENCHMARK" if command else "COMMAND"
+    required = f"error: the following arguments are required: {what}"
+    assert err.splitlines()[-1].endswith(required)
+
+
+def test_bench_without_a_benchmark_exits_2_from_the_shell_too():
+    result = reclearn("bench")
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: reclearn bench")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("no_run")
+def test_a_model_of_the_other_backend_exits_with_one_line_before_work(tmp_path, capsys):
+    out = tmp_path / "new"
+    args = ["bench", "mf", "--backend", "tf", "--models", "mf-torch", "--out", str(out)]
+    runnable = ", ".join(label for label in mf.MODELS if label != "mf-torch")
+    excluded = "model(s) 'mf-torch' not run with backend 'tf'"
+    line = error_line(args, capsys)
+    assert line == f"reclearn: error: {excluded}; choose from {runnable}"
+    assert not out.exists()
+
+
+def test_the_model_filter_example_of_the_issue_prints_no_traceback(tmp_path):
+    filter_ = ["--backend", "tf", "--models", "mf-torch"]
+    result = reclearn("bench", "mf", *filter_, "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("reclearn: error: model(s) 'mf-torch' not run")
+
+
+@pytest.mark.usefixtures("no_run")
+def test_unknown_and_excluded_models_are_named_in_one_line(capsys):
+    models = ["--models", "pop", "svd", "gmf-tf"]
+    line = error_line(["bench", "ranking", "--backend", "torch", *models], capsys)
+    assert line.startswith(
+        "reclearn: error: unknown model(s) 'svd'; model(s) 'gmf-tf' not run with "
+        "backend 'torch'; choose from pop, itemknn, ease, bpr-mf-torch, gmf-torch,"
+    )
+    assert "-tf" not in line.split("choose from")[1]
+
+
+def test_choose_models_keeps_the_order_asked_and_refuses_what_it_cannot_run():
+    assert ranking.choose_models(["ease", "pop"], backend="tf") == ["ease", "pop"]
+    assert mf.choose_models(["mf-tf"], backend="tf") == ["mf-tf"]
+    excluded = r"model\(s\) 'mf-tf' not run with backend 'torch'"
+    with pytest.raises(ValueError, match=excluded):
+        mf.choose_models(["mf-torch", "mf-tf"], backend="torch")
+
+
+@pytest.mark.usefixtures("no_run")
+@pytest.mark.parametrize(
+    ("flag", "value", "low"),
+    [
+        ("--epochs", "0", 1),
+        ("--epochs", "2.5", 1),
+        ("--seed", "-1", 0),
+        ("--seed", "1.5", 0),
+        ("--folds", "1", 2),
+        ("--folds", "five", 2),
+    ],
+)
+def test_a_bad_number_is_a_usage_error_naming_flag_and_value(flag, value, low, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["bench", "mf", flag, value])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"reclearn bench mf: error: argument {flag}: "
+        f"must be an integer of at least {low}, got {value}"
+    )
+
+
+@pytest.mark.usefixtures("no_run")
+def test_an_out_path_under_a_regular_file_exits_with_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "results"
+    args = ["bench", "all", "--dataset", "synthetic", "--out", str(out)]
+    assert error_line(args, capsys) == out_error(out, "Not a directory")
+
+
+@pytest.mark.usefixtures("no_run")
+def test_an_out_path_that_is_a_file_exits_with_one_line(tmp_path, capsys):
+    out = tmp_path / "results"
+    out.write_text("not a folder")
+    args = ["bench", "cold-start", "--out", str(out)]
+    assert error_line(args, capsys) == out_error(out, "a file has that name")
+
+
+@pytest.mark.usefixtures("no_run")
+def test_an_out_folder_where_no_file_can_be_made_exits_with_the_reason(
+    tmp_path, monkeypatch, capsys
+):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(bench.tempfile, "NamedTemporaryFile", denied)
+    args = ["bench", "ranking", "--out", str(tmp_path)]
+    assert error_line(args, capsys) == out_error(tmp_path, "Permission denied")
+
+
+def test_a_missing_out_folder_is_made_empty_before_any_run(tmp_path, fake_run, capsys):
+    out = tmp_path / "a" / "b"
+    args = ["bench", "all", "--dataset", "synthetic", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert [name for name, _ in fake_run] == list(cli.BENCHMARKS)
+    assert out.is_dir() and list(out.iterdir()) == []
+    assert "### reclearn bench mf" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("no_run")
+def test_a_data_set_not_downloaded_exits_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    args = ["bench", "ranking", "--dataset", "ml-1m", "--out", str(tmp_path)]
+    line = error_line(args, capsys)
+    assert line.startswith("reclearn: error: ml-1m is not downloaded; run 'reclearn")
+
+
+@pytest.mark.usefixtures("no_run")
+def test_an_unknown_data_set_exits_before_the_out_folder_is_made(tmp_path, capsys):
+    out = tmp_path / "new"
+    line = error_line(["bench", "mf", "--dataset", "nope", "--out", str(out)], capsys)
+    assert line.startswith("reclearn: error: unknown data set 'nope'")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs must be an integer of at least 1, got 0"),
+        ({"epochs": 2.0}, "epochs must be an integer of at least 1, got 2.0"),
+        ({"seed": True}, "seed must be an integer of at least 0, got True"),
+        ({"folds": 1}, "folds must be an integer of at least 2, got 1"),
+        ({"backend": "jax"}, "unknown backend 'jax'; use torch, tf or both"),
+    ],
+)
+def test_bench_options_refuse_bad_values_when_made(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        BenchOptions(**options)
+
+
+def test_bench_options_drop_repeated_models_and_take_one_as_a_string():
+    options = BenchOptions(models=["mf-tf", "mf-tf", "mf-torch"])
+    assert options.models == ("mf-tf", "mf-torch")
+    assert BenchOptions(models="mf-tf").models == ("mf-tf",)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import numbers
 import os
 import platform
+import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -38,6 +40,11 @@ class BenchOptions:
 
     Each field is a flag of ``reclearn bench`` with the same name and default;
     a benchmark ignores the fields it has no use for (``folds`` outside ``mf``).
+    Values are checked on creation, the data set and the folder by :meth:`check`.
+
+    Raises:
+        ValueError: An unknown backend, or ``epochs`` (when given), ``seed`` or
+            ``folds`` not an integer of at least 1, 0 and 2.
 
     Introduced in chapter "Matrix factorization".
     """
@@ -60,11 +67,18 @@ class BenchOptions:
     folds: int = DEFAULT_FOLDS
     """Number of random folds of the rating benchmark."""
     models: tuple[str, ...] | None = None
-    """Benchmark labels to run (keys of the benchmark's ``MODELS``); None: all."""
+    """Benchmark labels to run (keys of the benchmark's ``MODELS``; one label may be a
+    string; repeats are dropped); None: all."""
 
     def __post_init__(self) -> None:
+        backends(self.backend)
+        if self.epochs is not None:
+            check_integer("epochs", self.epochs, 1)
+        check_integer("seed", self.seed, 0)
+        check_integer("folds", self.folds, 2)
         if self.models is not None:
-            object.__setattr__(self, "models", tuple(self.models))
+            models = [self.models] if isinstance(self.models, str) else self.models
+            object.__setattr__(self, "models", tuple(dict.fromkeys(models)))
 
     @classmethod
     def from_args(cls, args) -> BenchOptions:
@@ -75,6 +89,28 @@ class BenchOptions:
     def folder(self) -> Path:
         """Where the files go: ``out``, or :func:`default_out` when it is None."""
         return Path(self.out) if self.out is not None else default_out()
+
+    def check(self) -> Path:
+        """What every benchmark checks before any work: the data set and the folder.
+
+        Returns:
+            The output folder (:meth:`folder`), created if it was missing.
+
+        Raises:
+            ValueError: The data set is unknown.
+            reclearn.data.DataError: It is a registered archive not downloaded.
+            OSError: The folder cannot be created or written to.
+        """
+        from reclearn import data
+        from reclearn.describe import check_downloaded
+
+        names = data.available()["name"].tolist()
+        if self.dataset not in names:
+            known = ", ".join(names)
+            message = f"unknown data set {self.dataset!r}; known data sets: {known}"
+            raise ValueError(message)
+        check_downloaded(self.dataset)
+        return writable_folder(self.folder())
 
 
 @dataclass
@@ -92,6 +128,65 @@ class BenchResult:
     """Checks the results did not pass (the command then exits with status 1)."""
     notes: list[str] = field(default_factory=list)
     """Lines worth telling the user beside the table (what was updated, skipped, ...)."""
+
+
+def check_integer(name: str, value, low: int) -> None:
+    """Make sure option ``name`` is an integer (not a bool) of at least ``low``.
+
+    Raises:
+        ValueError: It is not (the message names the option and the value).
+    """
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not integer or value < low:
+        raise ValueError(f"{name} must be an integer of at least {low}, got {value!r}")
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder``, created if missing, once a temporary file was made in it and removed.
+
+    Raises:
+        OSError: It cannot be created or written to (the message names it and why).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".reclearn-probe-"):
+            pass
+    except FileExistsError:
+        reason = "a file has that name"
+    except OSError as error:
+        reason = error.strerror or str(error)
+    else:
+        return folder
+    message = f"cannot write to the output folder {folder} ({reason})"
+    raise OSError(message + "; choose another with --out")
+
+
+def choose(models, table: dict, default, backend: str) -> list[str]:
+    """Labels of ``table`` to run: ``models`` (None: ``default``) that ``backend`` runs.
+
+    Args:
+        models: Labels asked for, or None.
+        table: Label -> (registry name, backend) of one benchmark; models of a backend
+            other than torch and tf run whatever ``backend`` is chosen.
+        default: Labels run when ``models`` is None.
+        backend: ``"torch"``, ``"tf"`` or ``"both"``.
+
+    Raises:
+        ValueError: A label is unknown or not run with ``backend``: one message naming
+            them and listing the labels that can run.
+    """
+    deep = set(backends("both"))
+    keep = set(backends(backend))
+    runnable = [label for label, (_, b) in table.items() if b not in deep or b in keep]
+    unknown = [repr(m) for m in models or () if m not in table]
+    excluded = [repr(m) for m in models or () if m in table and m not in runnable]
+    if unknown or excluded:
+        problems = [f"unknown model(s) {', '.join(unknown)}"] if unknown else []
+        if excluded:
+            names = ", ".join(excluded)
+            problems.append(f"model(s) {names} not run with backend {backend!r}")
+        raise ValueError("; ".join(problems) + f"; choose from {', '.join(runnable)}")
+    return [label for label in (models or default) if label in runnable]
 
 
 def repo_results() -> Path | None:

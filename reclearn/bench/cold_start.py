@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,6 +47,19 @@ def plan(backend: str = "both", quick: bool = False) -> list[tuple[str, str, str
         tasks += [(b, name, "") for name in item_models]
         tasks += [(b, name, n) for n in n_known for name in USER_MODELS]
     return tasks
+
+
+def check(options: BenchOptions) -> tuple[list, Path]:
+    """What :func:`run` checks before any work: the fits to run and the output folder.
+
+    Returns:
+        The fits (:func:`plan`) and the output folder, created if missing.
+
+    Raises:
+        ValueError: An unknown backend, or an unknown data set.
+        OSError: The output folder cannot be created or written to.
+    """
+    return plan(options.backend, options.quick), options.check()
 
 
 def fit_and_rank(model, train, test, candidates=None) -> dict:
@@ -110,6 +124,7 @@ def run(options: BenchOptions) -> BenchResult:
 
     Raises:
         ValueError: Unknown data set or backend.
+        OSError: The output folder cannot be created or written to.
 
     Introduced in chapter "Content-based recommendation".
     """
@@ -117,7 +132,7 @@ def run(options: BenchOptions) -> BenchResult:
     from reclearn.content import item_content
 
     dataset, seed, epochs = options.dataset, options.seed, options.epochs
-    tasks = plan(options.backend, options.quick)
+    tasks, out = check(options)
     data = load_dataset(dataset)
     content = item_content(data.items, data.tags)
     item_train, item_test = split.cold_item_split(data.ratings, ITEM_FRACTION, seed=seed)
@@ -156,7 +171,6 @@ def run(options: BenchOptions) -> BenchResult:
         f"{provenance}."
     )
     name = stem("cold_start", dataset, options.quick)
-    out = options.folder()
     result = BenchResult(markdown(frame, head), [out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[0], buffer.getvalue())
     write_atomic(result.files[1], result.table)

@@ -21,8 +21,8 @@ from reclearn.bench import (
     ROOT,
     BenchOptions,
     BenchResult,
-    backends,
     build_model,
+    choose,
     log,
     machine,
     repo_results,
@@ -50,14 +50,24 @@ def choose_models(models=None, backend: str = "both", quick: bool = False) -> li
     """Benchmark labels to run: the given ones, or all (quick: four), minus other backends.
 
     Raises:
-        ValueError: An unknown label (the message lists the known ones).
+        ValueError: A label unknown or not run with ``backend`` (the message lists the
+            labels that can run).
     """
-    unknown = [m for m in models or () if m not in MODELS]
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
-    keep = set(backends(backend)) | {"surprise"}
-    labels = list(models) if models else list(QUICK_MODELS if quick else MODELS)
-    return [label for label in labels if MODELS[label][1] in keep]
+    return choose(models, MODELS, QUICK_MODELS if quick else MODELS, backend)
+
+
+def check(options: BenchOptions) -> tuple[list, Path]:
+    """What :func:`run` checks before any work: the models to run and the output folder.
+
+    Returns:
+        The labels (:func:`choose_models`) and the output folder, created if missing.
+
+    Raises:
+        ValueError: A model unknown or not run with the backend, or an unknown data set.
+        OSError: The output folder cannot be created or written to.
+    """
+    labels = choose_models(options.models, options.backend, options.quick)
+    return labels, options.check()
 
 
 def warm_up(labels, ratings: pd.DataFrame, scale, epochs, verbose: bool) -> None:
@@ -181,6 +191,7 @@ def run(options: BenchOptions) -> BenchResult:
 
     Raises:
         ValueError: Unknown data set, model or backend, or too few folds.
+        OSError: The output folder cannot be created or written to.
 
     Introduced in chapter "Matrix factorization".
     """
@@ -188,13 +199,12 @@ def run(options: BenchOptions) -> BenchResult:
 
     dataset, seed, folds = options.dataset, options.seed, options.folds
     epochs, verbose = options.epochs, options.verbose
-    labels = choose_models(options.models, options.backend, options.quick)
+    labels, out = check(options)
     data = reclearn.load_dataset(dataset)
     ratings, scale = data.ratings, data.rating_scale
     splits = list(reclearn.split.kfold(ratings, n_splits=folds, seed=seed))
     if options.quick:
         splits = splits[:QUICK_FOLDS]
-    out = options.folder()
     warm_up(labels, ratings, scale, epochs, verbose)
 
     tasks = [(fold, label) for fold in range(len(splits)) for label in labels]

@@ -17,8 +17,8 @@ import pandas as pd
 from reclearn.bench import (
     BenchOptions,
     BenchResult,
-    backends,
     build_model,
+    choose,
     log,
     machine,
     stem,
@@ -45,14 +45,24 @@ def choose_models(models=None, backend: str = "both", quick: bool = False) -> li
     """Benchmark labels to run: the given ones, or all (quick: four), minus other backends.
 
     Raises:
-        ValueError: An unknown label (the message lists the known ones).
+        ValueError: A label unknown or not run with ``backend`` (the message lists the
+            labels that can run).
     """
-    unknown = [m for m in models or () if m not in MODELS]
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
-    keep = set(backends(backend)) | {"numpy"}
-    labels = list(models) if models else list(QUICK_MODELS if quick else MODELS)
-    return [label for label in labels if MODELS[label][1] in keep]
+    return choose(models, MODELS, QUICK_MODELS if quick else MODELS, backend)
+
+
+def check(options: BenchOptions) -> tuple[list, Path]:
+    """What :func:`run` checks before any work: the models to run and the output folder.
+
+    Returns:
+        The labels (:func:`choose_models`) and the output folder, created if missing.
+
+    Raises:
+        ValueError: A model unknown or not run with the backend, or an unknown data set.
+        OSError: The output folder cannot be created or written to.
+    """
+    labels = choose_models(options.models, options.backend, options.quick)
+    return labels, options.check()
 
 
 def stored_negatives(ratings, train, test, path: Path, seed: int) -> str:
@@ -161,6 +171,7 @@ def run(options: BenchOptions) -> BenchResult:
 
     Raises:
         ValueError: Unknown data set, model or backend.
+        OSError: The output folder cannot be created or written to.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -169,12 +180,10 @@ def run(options: BenchOptions) -> BenchResult:
 
     dataset, seed = options.dataset, options.seed
     epochs, verbose = options.epochs, options.verbose
-    labels = choose_models(options.models, options.backend, options.quick)
+    labels, out = check(options)
     ratings = reclearn.load_dataset(dataset).ratings
     train, test = split.leave_last_out(ratings)
-    out = options.folder()
     path = out / f"negatives-{dataset}-seed{seed}.csv"
-    out.mkdir(parents=True, exist_ok=True)
     digest = stored_negatives(ratings, train, test, path, seed)
     negatives = sampling.load_negatives(path)
     log(verbose, f"wrote {path} (sha256 {digest[:16]}...)")
