@@ -135,8 +135,9 @@ class Recommender(abc.ABC):
             keep = (val.users >= 0) & (val.items >= 0)
             keep &= self.user_known[np.maximum(val.users, 0)]
             keep &= self.item_known[np.maximum(val.items, 0)]
-            val = TrainingData(val.users[keep], val.items[keep], val.ratings[keep],
-                               data.num_users, data.num_items)  # fmt: skip
+            val = TrainingData(
+                val.users[keep], val.items[keep], val.ratings[keep], data.num_users, data.num_items
+            )
         self._fit(data, val)
         return self
 
@@ -388,7 +389,8 @@ def hold_out(data: TrainingData, fraction: float, seed: int) -> tuple[TrainingDa
     is_val &= known_u[data.users] & known_i[data.items]
 
     def part(mask: np.ndarray) -> TrainingData:
-        return TrainingData(data.users[mask], data.items[mask], data.ratings[mask],
-                            data.num_users, data.num_items)  # fmt: skip
+        return TrainingData(
+            data.users[mask], data.items[mask], data.ratings[mask], data.num_users, data.num_items
+        )
 
     return part(~is_val), part(is_val)

@@ -229,10 +229,15 @@ class ItemKNNRecommender(RankingBaseline):
             cols.append(np.broadcast_to(block, top.shape)[keep])
             values.append(top_values[keep])
         self.weights_ = sparse.csr_matrix(
-            (np.concatenate(values or [[]]), (np.concatenate(rows or [[]]).astype(np.int64),
-             np.concatenate(cols or [[]]).astype(np.int64))),
+            (
+                np.concatenate(values or [[]]),
+                (
+                    np.concatenate(rows or [[]]).astype(np.int64),
+                    np.concatenate(cols or [[]]).astype(np.int64),
+                ),
+            ),
             shape=(num_items, num_items),
-        )  # fmt: skip
+        )
         self._matrix = matrix
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
@@ -327,9 +332,14 @@ class EASERecommender(RankingBaseline):
         for l2 in self.l2_grid:
             scores, _ = self._solve(l2, with_weights=False)
             ndcg = full_protocol(
-                lambda users, s=scores: s[users], val_users[fresh], val_items[fresh],
-                seen, known_item, k=10, names=["ndcg"],
-            )  # fmt: skip
+                lambda users, s=scores: s[users],
+                val_users[fresh],
+                val_items[fresh],
+                seen,
+                known_item,
+                k=10,
+                names=["ndcg"],
+            )
             result[l2] = float(ndcg.mean()) if len(ndcg) else np.nan
         return result
 

@@ -152,8 +152,9 @@ def _identity(document):
     return document
 
 
-def token_matrix(content: ItemContent, max_tokens: int = 16, min_count: int = 2,
-                 use_tags: bool = True) -> tuple[np.ndarray, list[str]]:  # fmt: skip
+def token_matrix(
+    content: ItemContent, max_tokens: int = 16, min_count: int = 2, use_tags: bool = True
+) -> tuple[np.ndarray, list[str]]:
     """Each item's document as a row of token indices, padded with ``PAD``.
 
     Tokens seen in fewer than ``min_count`` items map to ``OOV``; longer documents are cut
@@ -301,8 +302,9 @@ class ContentRecommender(ContentItems, Recommender):
         )
 
 
-def profile_weights(users: np.ndarray, ratings: np.ndarray, num_users: int,
-                    centre: bool = True) -> np.ndarray:  # fmt: skip
+def profile_weights(
+    users: np.ndarray, ratings: np.ndarray, num_users: int, centre: bool = True
+) -> np.ndarray:
     """Weight of each rating in its user's profile: rating minus the user's mean rating.
 
     A user whose centred weights are all zero (a single rating, or all ratings equal) gets

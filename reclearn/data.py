@@ -377,10 +377,26 @@ def _load_archive(name: str, archive: Path) -> Dataset:
             io.BytesIO(movies_raw), sep="|", header=None, encoding="latin-1", dtype={0: str}
         )
         genre_names = [
-            "unknown", "Action", "Adventure", "Animation", "Children", "Comedy", "Crime",
-            "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-            "Romance", "Sci-Fi", "Thriller", "War", "Western",
-        ]  # fmt: skip
+            "unknown",
+            "Action",
+            "Adventure",
+            "Animation",
+            "Children",
+            "Comedy",
+            "Crime",
+            "Documentary",
+            "Drama",
+            "Fantasy",
+            "Film-Noir",
+            "Horror",
+            "Musical",
+            "Mystery",
+            "Romance",
+            "Sci-Fi",
+            "Thriller",
+            "War",
+            "Western",
+        ]
         flags = movies.iloc[:, 5:24].to_numpy(bool)
         genres = ["|".join(g for g, f in zip(genre_names, row, strict=True) if f) for row in flags]
         movies = pd.DataFrame({"item_id": movies[0], "title": movies[1], "genres": genres})

@@ -48,9 +48,12 @@ class Contributions:
         """The ``n`` history items with the largest contributions, largest first."""
         order = np.argsort(-self.values, kind="stable")[:n]
         return pd.DataFrame(
-            {"item_id": self.history[order], "rating": self.ratings[order],
-             "contribution": self.values[order]}
-        )  # fmt: skip
+            {
+                "item_id": self.history[order],
+                "rating": self.ratings[order],
+                "contribution": self.values[order],
+            }
+        )
 
 
 def knn_contributions(weights, history: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -133,8 +136,9 @@ def fold_in_contributions(
     return (targets @ h) * residuals
 
 
-def explain(model: Recommender, train: pd.DataFrame, user_id, item_id,
-            keep: np.ndarray | None = None) -> Contributions:  # fmt: skip
+def explain(
+    model: Recommender, train: pd.DataFrame, user_id, item_id, keep: np.ndarray | None = None
+) -> Contributions:
     """Explain a user's score for an item by the user's training items.
 
     ItemKNN (``build("itemknn")``): the model's score, split exactly into ``W[j, i]``
@@ -184,8 +188,9 @@ def explain(model: Recommender, train: pd.DataFrame, user_id, item_id,
         residuals = ratings - mu - b_i[history]
         l2 = model.config.l2 * max(len(history), 1)
         values = fold_in_contributions(q, history, residuals, [item], l2)[0]
-        return Contributions(str(user_id), str(item_id), raw, ratings, values,
-                             float(mu + b_i[item]))  # fmt: skip
+        return Contributions(
+            str(user_id), str(item_id), raw, ratings, values, float(mu + b_i[item])
+        )
     raise ValueError(f"explain supports the 'itemknn' and 'mf' models, got {name!r}")
 
 
@@ -208,9 +213,11 @@ def mf_arrays(model: Recommender) -> tuple[np.ndarray, np.ndarray, float]:
     Introduced in chapter "Challenges".
     """
     weights = model.get_weights()
-    return (weights["item_embedding.embeddings"].astype(np.float64),
-            weights["item_bias.embeddings"][:, 0].astype(np.float64),
-            float(model.global_mean))  # fmt: skip
+    return (
+        weights["item_embedding.embeddings"].astype(np.float64),
+        weights["item_bias.embeddings"][:, 0].astype(np.float64),
+        float(model.global_mean),
+    )
 
 
 @dataclass
@@ -269,8 +276,12 @@ def deletion_check(
     if not rows:
         raise ValueError("deletion_check needs at least one case with two or more parts")
     frame = pd.DataFrame(rows)
-    return DeletionResult(frame, float(frame.drop_top.mean()), float(frame.drop_random.mean()),
-                          float((frame.drop_top > frame.drop_random).mean()))  # fmt: skip
+    return DeletionResult(
+        frame,
+        float(frame.drop_top.mean()),
+        float(frame.drop_random.mean()),
+        float((frame.drop_top > frame.drop_random).mean()),
+    )
 
 
 def _indices(values, what: str) -> np.ndarray:

@@ -49,8 +49,9 @@ def feature_matrix(sets: Sequence[Iterable[str]]) -> tuple[sparse.csr_matrix, np
     return matrix, names
 
 
-def similarity_graph(features, k: int = 20, measure: str = "cosine", neighbours=None,
-                     batch_size: int = 1024) -> sparse.csr_matrix:  # fmt: skip
+def similarity_graph(
+    features, k: int = 20, measure: str = "cosine", neighbours=None, batch_size: int = 1024
+) -> sparse.csr_matrix:
     """Keep, for every item, its ``k`` most similar other items (a k-nearest-neighbour graph).
 
     Cosine: ``x_i . x_j / (|x_i| |x_j|)``; Jaccard (features read as present or absent):

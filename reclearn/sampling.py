@@ -185,8 +185,9 @@ def load_negatives(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def training_positives(users, items, ratings, num_users: int, num_items: int,
-                       threshold: float | None = None) -> PositiveSets:  # fmt: skip
+def training_positives(
+    users, items, ratings, num_users: int, num_items: int, threshold: float | None = None
+) -> PositiveSets:
     """The positives of a training set given as index arrays: rows kept by :func:`implicit`.
 
     Raises:
@@ -194,16 +195,19 @@ def training_positives(users, items, ratings, num_users: int, num_items: int,
 
     Introduced in chapter "Deep collaborative filtering".
     """
-    frame = implicit(pd.DataFrame({"user_id": users, "item_id": items, "rating": ratings}),
-                     threshold)  # fmt: skip
+    frame = implicit(
+        pd.DataFrame({"user_id": users, "item_id": items, "rating": ratings}), threshold
+    )
     if len(frame) == 0:
         raise ValueError(f"no training rating reaches the threshold {threshold}: no positives")
-    return PositiveSets(frame["user_id"].to_numpy(), frame["item_id"].to_numpy(),
-                        num_users, num_items)  # fmt: skip
+    return PositiveSets(
+        frame["user_id"].to_numpy(), frame["item_id"].to_numpy(), num_users, num_items
+    )
 
 
-def epoch_sampler(positives: PositiveSets, num_negatives: int, *, replace: bool, seed: int,
-                  pairwise: bool = False):  # fmt: skip
+def epoch_sampler(
+    positives: PositiveSets, num_negatives: int, *, replace: bool, seed: int, pairwise: bool = False
+):
     """A function ``arrays(epoch)`` giving one epoch of training data, negatives drawn afresh.
 
     Pointwise (``pairwise=False``): ``users``, ``items``, ``labels`` with every positive

@@ -70,8 +70,12 @@ def fit_and_rank(model, train, test, candidates=None) -> dict:
     model.fit(train)
     fit_s = time.perf_counter() - start
     result = evaluate_cold_start(model, train, test, candidates=candidates)
-    return {"ndcg@10": result.summary["ndcg@10"], "hr@10": result.summary["hr@10"],
-            "users": result.num_users, "fit_s": round(fit_s, 2)}  # fmt: skip
+    return {
+        "ndcg@10": result.summary["ndcg@10"],
+        "hr@10": result.summary["hr@10"],
+        "users": result.num_users,
+        "fit_s": round(fit_s, 2),
+    }
 
 
 def _table(frame: pd.DataFrame, columns: list, header: list[str]) -> list[str]:
@@ -95,8 +99,11 @@ def markdown(frame: pd.DataFrame, head: str) -> str:
     frame = frame.sort_values("model", key=lambda m: m.map(order), kind="stable")
     lines = [head, "", "**item cold start** (candidates: the held-out items)", ""]
     item = frame[frame["experiment"] == "item"]
-    lines += _table(item, ["model", "backend", "ndcg@10", "hr@10", "users", "fit_s"],
-                    ["model", "backend", "NDCG@10", "HR@10", "users", "fit (s)"])  # fmt: skip
+    lines += _table(
+        item,
+        ["model", "backend", "ndcg@10", "hr@10", "users", "fit_s"],
+        ["model", "backend", "NDCG@10", "HR@10", "users", "fit (s)"],
+    )
     user = frame[frame["experiment"] == "user"].astype({"n_known": int})
     for metric in ("ndcg@10", "hr@10"):
         wide = user.pivot_table(
@@ -104,8 +111,9 @@ def markdown(frame: pd.DataFrame, head: str) -> str:
         ).reset_index()
         n_known = [c for c in wide.columns if c not in ("model", "backend")]
         lines += ["", f"**user cold start, {metric.upper()}** by the number n of known ratings"]
-        lines += [""] + _table(wide, ["model", "backend", *n_known],
-                               ["model", "backend", *(f"n={n}" for n in n_known)])  # fmt: skip
+        lines += [""] + _table(
+            wide, ["model", "backend", *n_known], ["model", "backend", *(f"n={n}" for n in n_known)]
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -94,8 +94,15 @@ class TwoTower(keras.Model):
     Introduced in chapter "Content-based recommendation".
     """
 
-    def __init__(self, num_users: int, tokens: np.ndarray, has_id: np.ndarray, vocab_size: int,
-                 config: TwoTowerConfig, rng: np.random.Generator) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_users: int,
+        tokens: np.ndarray,
+        has_id: np.ndarray,
+        vocab_size: int,
+        config: TwoTowerConfig,
+        rng: np.random.Generator,
+    ) -> None:
         super().__init__()
         k, num_items = config.num_factors, len(tokens)
         self.config = config

@@ -95,8 +95,8 @@ def fit_network(
         optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return loss
 
-    history, best, best_state, stale = [], math.inf, None, 0
-    initial = None  # the loss before the first update, to detect divergence
+    # initial: the loss before the first update, against which divergence is judged
+    history, best, best_state, stale, initial = [], math.inf, None, 0, None
     epochs = range(config.epochs)
     bar = progress(epochs, desc=desc, unit="epochs", enabled=config.verbose)
     for epoch in bar:
@@ -131,7 +131,7 @@ def fit_network(
 
 def network_arrays(network: keras.Model) -> dict[str, np.ndarray]:
     """Weights by backend-neutral name: ``layer.embeddings``, ``layer.kernel`` (in, out),
-    ``layer.bias`` (a variable's path ends with its layer's name and its own)."""
+    ``layer.bias``."""
     return {_name(variable): variable.numpy() for variable in network.weights}
 
 
@@ -145,6 +145,7 @@ def set_network_arrays(network: keras.Model, arrays: dict[str, np.ndarray]) -> N
 
 
 def _name(variable) -> str:
+    """``layer.weight``: a variable's path ends with its layer's name and its own."""
     return ".".join(variable.path.split("/")[-2:])
 
 
@@ -186,7 +187,6 @@ class TFRecommender(shared.NetworkRecommender):
         set_network_arrays(self.network, arrays)
 
 
-# The models, each its framework-free class run by TensorFlow.
 MFRecommender = shared.backend_class(TFRecommender, shared.MFRecommender, MF)
 NeuralCFRecommender = shared.backend_class(TFRecommender, shared.NeuralCFRecommender, NeuralCF)
 GMFRecommender = shared.backend_class(TFRecommender, shared.GMFRecommender, GMF)

@@ -15,8 +15,13 @@ import torch
 from reclearn.models.torch.content import TextCNN, TwoTower
 
 
-def token_logits(network: TwoTower, users: np.ndarray, items: np.ndarray,
-                 tokens: np.ndarray | None = None, scale: float = 1.0) -> np.ndarray:  # fmt: skip
+def token_logits(
+    network: TwoTower,
+    users: np.ndarray,
+    items: np.ndarray,
+    tokens: np.ndarray | None = None,
+    scale: float = 1.0,
+) -> np.ndarray:
     """Logits p_u . q_i, shape (batch,), with the items' tokens replaced or scaled.
 
     Args:
@@ -36,8 +41,9 @@ def token_logits(network: TwoTower, users: np.ndarray, items: np.ndarray,
         return _logits(network, users, items, tokens, embedded).cpu().numpy().astype(np.float64)
 
 
-def gradient_times_input(network: TwoTower, users: np.ndarray, items: np.ndarray,
-                         tokens: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def gradient_times_input(
+    network: TwoTower, users: np.ndarray, items: np.ndarray, tokens: np.ndarray | None = None
+) -> np.ndarray:
     """Gradient of the logit with respect to each token embedding, dotted with it.
 
     Returns:
@@ -52,9 +58,13 @@ def gradient_times_input(network: TwoTower, users: np.ndarray, items: np.ndarray
     return _per_token(gradient * embedded, tokens)
 
 
-def integrated_gradients(network: TwoTower, users: np.ndarray, items: np.ndarray,
-                         tokens: np.ndarray | None = None,
-                         steps: int = 64) -> np.ndarray:  # fmt: skip
+def integrated_gradients(
+    network: TwoTower,
+    users: np.ndarray,
+    items: np.ndarray,
+    tokens: np.ndarray | None = None,
+    steps: int = 64,
+) -> np.ndarray:
     """Integrated gradients of the logit over the token embeddings (Sundararajan et al. 2017).
 
     The path runs from all-zero embeddings (the baseline; padding and positions stay as

@@ -89,8 +89,15 @@ class TwoTower(nn.Module):
     Introduced in chapter "Content-based recommendation".
     """
 
-    def __init__(self, num_users: int, tokens: np.ndarray, has_id: np.ndarray, vocab_size: int,
-                 config: TwoTowerConfig, rng: np.random.Generator) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_users: int,
+        tokens: np.ndarray,
+        has_id: np.ndarray,
+        vocab_size: int,
+        config: TwoTowerConfig,
+        rng: np.random.Generator,
+    ) -> None:
         super().__init__()
         k, num_items = config.num_factors, len(tokens)
         self.config = config
@@ -118,8 +125,13 @@ class TwoTower(nn.Module):
         """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
         return ((p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1)).mean()
 
-    def objective(self, users: torch.Tensor, items: torch.Tensor, labels: torch.Tensor,
-                  keep_id: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    def objective(
+        self,
+        users: torch.Tensor,
+        items: torch.Tensor,
+        labels: torch.Tensor,
+        keep_id: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
         p_u = self.user_embedding.weight.index_select(0, users)
         q_i = self.item_vectors(items, keep_id)

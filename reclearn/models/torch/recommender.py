@@ -68,8 +68,8 @@ def fit_network(
     optimizer = torch.optim.Adam(
         network.parameters(), lr=config.learning_rate, eps=config.adam_epsilon
     )
-    history, best, best_state, stale = [], math.inf, None, 0
-    initial = None  # the loss before the first update, to detect divergence
+    # initial: the loss before the first update, against which divergence is judged
+    history, best, best_state, stale, initial = [], math.inf, None, 0, None
     epochs = range(config.epochs)
     bar = progress(epochs, desc=desc, unit="epochs", enabled=config.verbose)
     for epoch in bar:
@@ -138,6 +138,10 @@ def set_network_arrays(network: torch.nn.Module, arrays: dict[str, np.ndarray]) 
                     module.bias.copy_(torch.as_tensor(arrays[f"{name}.bias"]))
 
 
+def _tensor(indices: np.ndarray, device) -> torch.Tensor:
+    return torch.as_tensor(indices, device=device)
+
+
 class TorchRecommender(shared.NetworkRecommender):
     """What every PyTorch model class adds to its framework-free part.
 
@@ -163,14 +167,12 @@ class TorchRecommender(shared.NetworkRecommender):
 
     @torch.no_grad()
     def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.network(self._tensor(users), self._tensor(items)).cpu().numpy()
+        users, items = _tensor(users, self.device), _tensor(items, self.device)
+        return self.network(users, items).cpu().numpy()
 
     @torch.no_grad()
     def _forward_users(self, users: np.ndarray) -> np.ndarray:
-        return self.network.score_all(self._tensor(users)).cpu().numpy()
-
-    def _tensor(self, indices: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(indices, device=self.device)
+        return self.network.score_all(_tensor(users, self.device)).cpu().numpy()
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name (see :func:`network_arrays`)."""
@@ -181,7 +183,6 @@ class TorchRecommender(shared.NetworkRecommender):
         set_network_arrays(self.network, arrays)
 
 
-# The models, each its framework-free class run by PyTorch.
 MFRecommender = shared.backend_class(TorchRecommender, shared.MFRecommender, MF)
 NeuralCFRecommender = shared.backend_class(TorchRecommender, shared.NeuralCFRecommender, NeuralCF)
 GMFRecommender = shared.backend_class(TorchRecommender, shared.GMFRecommender, GMF)
