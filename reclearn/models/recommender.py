@@ -417,22 +417,12 @@ class TwoTowerRecommender(ContentItems, ImplicitRecommender):
 
     def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
         config = self.config
-        positives = training_positives(
-            data.users,
-            data.items,
-            data.ratings,
-            data.num_users,
-            data.num_items,
-            config.threshold,
-        )
+        positives = self._positives(data)
         users = np.repeat(np.arange(positives.num_users), positives.counts())
-        popularity = np.bincount(positives.indices, minlength=data.num_items)
-        self.trained_items = popularity > 0
+        self.trained_items = self._item_bias > 0  # items with a training positive
         self.tokens, self.vocabulary = token_matrix(
             self._aligned_content(), config.max_tokens, config.min_count, config.use_tags
         )
-        self._user_bias = np.zeros(data.num_users)
-        self._item_bias = np.log1p(popularity)
         self.network = self._new_network(
             self._make_network, data.num_users, data.num_items, config.seed
         )
