@@ -1,6 +1,7 @@
 # reclearn — build the book, run the tests, run the benchmarks.
 #   make book    execute every chapter from a clean cache and build _build/html
 #   make test    lint, format check and pytest (browser tests too once _build/html exists)
+#   make lab     JupyterLab on 127.0.0.1: chapters/*.md as notebooks, .venv kernel
 #   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
 #   make bench   reclearn bench mf, ranking and cold-start: benchmarks/results/*, README table
 #   make student write the student edition (no solutions) to _build/student
@@ -19,7 +20,8 @@ STAMP  := $(VENV)/.installed
 # Quieter TensorFlow, one-line progress in the static HTML.
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
-.PHONY: help venv book test lint format bench assignments student grade clean distclean chromium
+.PHONY: help venv book test lint format bench assignments student grade clean distclean \
+	chromium kernel lab
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +46,21 @@ test: $(STAMP)  ## ruff check, ruff format --check (package and chapters), pytes
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/chapter_ruff.py check
 	$(BIN)/pytest -q
+
+# JupyterLab with the repository's settings (.jupyter/: Jupytext's contents manager, so
+# chapters/*.md open as notebooks; 127.0.0.1 only; no browser opened, the URL with its
+# token printed). The kernel keeps the name python3 that every chapter asks for.
+# Extra options: make lab LAB_ARGS="--port=8890".
+LAB_ARGS ?=
+
+kernel: $(STAMP)  ## register the .venv Python as the Jupyter kernel "reclearn (.venv)"
+	$(BIN)/python -m ipykernel install --sys-prefix \
+	  --name python3 --display-name "reclearn (.venv)"
+
+lab: kernel  ## JupyterLab at the repository root: run every chapter cell by cell
+	TF_CPP_MIN_LOG_LEVEL=2 JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	  $$(test "$$(id -u)" != 0 || echo --allow-root) $(LAB_ARGS)
 
 # The browser tests (tests/test_browser.py) use the distribution's Chromium, never a
 # browser downloaded by a test tool. Needs root (or sudo) the first time.

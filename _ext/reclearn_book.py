@@ -4,8 +4,10 @@
   parsed, with the outputs of the execution cache) next to its MyST source, in
   ``_sources/`` of the HTML output; the theme's download menu and a line under the chapter
   title link both.
-- ``downloads/reclearn-notebooks.zip`` holds every chapter notebook; the role
-  ``{notebook-zip}`text``` links it.
+- ``downloads/reclearn-notebooks.zip`` holds every chapter notebook and a README saying
+  where to run them; the role ``{notebook-zip}`text``` links it.
+- Each downloadable notebook starts with a small cell that checks ``reclearn`` can be
+  imported and otherwise stops with one sentence saying where to run the notebook.
 - The directive ``{chapter-run-times}`` is replaced by a table of the chapters in reading
   order with the running time that myst-nb measured when it executed each one (the
   execution cache keeps that time, so a cached build shows the time of the real run).
@@ -15,6 +17,7 @@ Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import zipfile
 from contextlib import suppress
@@ -35,11 +38,44 @@ ZIP_PATH = "downloads/reclearn-notebooks.zip"
 ZIP_README = """\
 The chapters of the reclearn book as Jupyter notebooks, executed, with their outputs.
 
-They import the `reclearn` package and read the data bundled with it: open them with the
-Python environment of a reclearn checkout (`make venv` creates .venv; or `pip install -e .`
-plus requirements.txt). Keep them out of the checkout's chapters/ folder, where the book's
-own sources (chapters/*.md) live.
+Run them in JupyterLab from a checkout of the reclearn repository:
+
+    make lab
+
+registers the repository's .venv as the Jupyter kernel "reclearn (.venv)" and starts
+JupyterLab at the repository root (the first `make lab` or `make venv` creates .venv).
+Copy these notebooks into the checkout, for example into a folder notebooks/, and open
+them there; every chapter imports the `reclearn` package and reads the data bundled with
+it. Keep them out of the checkout's chapters/ folder, where the book's own sources
+(chapters/*.md) live; those open as notebooks in `make lab` too.
+
+Each notebook's first cell checks that `reclearn` can be imported and otherwise stops
+with a sentence saying where to run it.
 """
+
+CHECK_CELL_ID = "reclearn-check"
+"""Id (and tag) of the cell that each downloadable notebook starts with."""
+_MESSAGE_LINES = (
+    "This notebook needs the reclearn package: run it in JupyterLab from a checkout ",
+    "of the reclearn repository (`make lab`), as README.txt in the notebooks' zip says.",
+)
+CHECK_MESSAGE = "".join(_MESSAGE_LINES)
+"""The one sentence a notebook opened outside the repository stops with."""
+CHECK_SOURCE = """\
+# Stops here, with one sentence, where the reclearn package cannot be imported.
+try:
+    import reclearn  # noqa: F401
+except ImportError:
+
+    class ReclearnMissing(Exception):
+        def _render_traceback_(self):  # IPython shows this instead of a traceback
+            return [str(self)]
+
+    raise ReclearnMissing(
+        {message}
+    ) from None
+""".format(message="\n        ".join(map(json.dumps, _MESSAGE_LINES)))
+"""Source of that cell."""
 
 
 def notebook_docs(app: Sphinx) -> list[str]:
@@ -170,8 +206,22 @@ def executed_notebook(app: Sphinx, docname: str) -> nbformat.NotebookNode:
     return notebook
 
 
+def with_check_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` with the cell ``CHECK_SOURCE`` first (unexecuted, tagged, fixed id)."""
+    cell = nbformat.v4.new_code_cell(CHECK_SOURCE, metadata={"tags": [CHECK_CELL_ID]})
+    if (notebook.nbformat, notebook.nbformat_minor) >= (4, 5):
+        cell.id = CHECK_CELL_ID  # a fixed id keeps the zip the same from build to build
+    else:
+        del cell["id"]
+    notebook.cells.insert(0, cell)
+    return notebook
+
+
 def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
-    """Write each executed notebook to ``_sources/`` and zip them all (HTML builds only)."""
+    """Write each executed notebook, check cell first, to ``_sources/`` and zip them all.
+
+    HTML builds only.
+    """
     if exception is not None or not _is_html(app):
         return
     outdir = Path(app.outdir)
@@ -179,7 +229,7 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
     for docname in docs:
         target = outdir / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(executed_notebook(app, docname), target)
+        nbformat.write(with_check_cell(executed_notebook(app, docname)), target)
     archive = outdir / ZIP_PATH
     archive.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
