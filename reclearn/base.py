@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from reclearn import seeds
+from reclearn.checks import check_int
 from reclearn.interactions import IdIndex, validate_ratings
 
 
@@ -117,7 +118,13 @@ class Recommender(abc.ABC):
 
         Returns:
             ``self``, fitted.
+
+        Raises:
+            ValueError: A frame fails :func:`~reclearn.interactions.validate_ratings`,
+                ``patience`` is set without validation data, or no validation row has
+                a user and an item known in ``train``.
         """
+        _check_patience(getattr(self, "config", None), validation)
         validate_ratings(train, rating_scale, what="train")
         self.index = IdIndex.from_frame(train)
         data = self._encode(train)
@@ -135,6 +142,7 @@ class Recommender(abc.ABC):
             keep = (val.users >= 0) & (val.items >= 0)
             keep &= self.user_known[np.maximum(val.users, 0)]
             keep &= self.item_known[np.maximum(val.items, 0)]
+            _check_some_known(validation, keep)
             val = TrainingData(
                 val.users[keep], val.items[keep], val.ratings[keep], data.num_users, data.num_items
             )
@@ -270,8 +278,7 @@ class Recommender(abc.ABC):
             ``mu + b_i``.
         """
         self.check_fitted()
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+        k = check_int("k", k, minimum=1)
         user_ids = [str(u) for u in (user_ids if not isinstance(user_ids, str) else [user_ids])]
         users = self.index.users(user_ids)
         known = users >= 0
@@ -357,6 +364,28 @@ class Recommender(abc.ABC):
     def __repr__(self) -> str:
         config = getattr(self, "config", None)
         return f"{type(self).__name__}({config!r})" if config else f"{type(self).__name__}()"
+
+
+def _check_patience(config, validation) -> None:
+    """Refuse ``patience`` when there is nothing to monitor (it would be ignored)."""
+    patience = getattr(config, "patience", 0)
+    if patience and validation is None and not config.validation_fraction:
+        raise ValueError(
+            f"patience={patience} stops training on the validation RMSE, but fit got "
+            "no validation frame and validation_fraction=0: pass validation=..., set "
+            "validation_fraction (e.g. 0.1) or set patience=0"
+        )
+
+
+def _check_some_known(validation: pd.DataFrame, keep: np.ndarray) -> None:
+    """Refuse a validation frame none of whose rows can be monitored."""
+    if not keep.any():
+        raise ValueError(
+            f"none of the {len(validation)} validation rows has a user and an item "
+            f"with ratings in train (e.g. row {validation.index[0]!r}: "
+            f"{validation.iloc[0].to_dict()}), so nothing could be monitored; pass "
+            "validation ratings of users and items that train has"
+        )
 
 
 def _seen_lists(data: TrainingData) -> list[np.ndarray]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from reclearn.base import Recommender, TrainingData
+from reclearn.checks import check_float, check_fraction, check_int, check_optional_float
 from reclearn.sampling import implicit
 
 SURPRISE_DEFAULTS = {
@@ -123,7 +124,7 @@ class RankingBaseline(Recommender):
 
     def __init__(self, threshold: float | None = None) -> None:
         super().__init__()
-        self.threshold = threshold
+        self.threshold = check_optional_float("threshold", threshold)
 
     def _interactions(self, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
         """(users, items) of the rows that count as interactions (``sampling.implicit``)."""
@@ -200,11 +201,8 @@ class ItemKNNRecommender(RankingBaseline):
 
     def __init__(self, k: int = 100, shrinkage: float = 10.0, threshold: float | None = None):
         super().__init__(threshold)
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer of at least 1, got {k!r}")
-        if shrinkage < 0:
-            raise ValueError(f"shrinkage must be non-negative, got {shrinkage}")
-        self.k, self.shrinkage = int(k), float(shrinkage)
+        self.k = check_int("k", k, minimum=1)
+        self.shrinkage = check_float("shrinkage", shrinkage, minimum=0)
 
     def _fit_model(self, matrix, data, validation) -> None:
         from scipy import sparse
@@ -289,13 +287,18 @@ class EASERecommender(RankingBaseline):
         seed: int = 0,
     ) -> None:
         super().__init__(threshold)
-        grid = tuple(float(v) for v in l2_grid)
-        if l2 <= 0 or not grid or min(grid) <= 0:
-            raise ValueError(f"l2 and every value of l2_grid must be positive; got {l2}, {grid}")
-        if not 0 <= validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {validation_fraction}")
-        self.l2, self.l2_grid = float(l2), grid
-        self.validation_fraction, self.seed = validation_fraction, seed
+        self.l2 = check_float("l2", l2, positive=True, hint="EASE's penalty; try 500")
+        iterable = np.iterable(l2_grid) and not isinstance(l2_grid, str)
+        grid = tuple(l2_grid) if iterable else ()
+        if not grid:
+            raise ValueError(f"l2_grid must hold at least one number, got {l2_grid!r}")
+        self.l2_grid = tuple(
+            check_float(f"l2_grid[{n}]", v, positive=True) for n, v in enumerate(grid)
+        )
+        self.validation_fraction = check_fraction(
+            "validation_fraction", validation_fraction, zero=True
+        )
+        self.seed = check_int("seed", seed, minimum=0)
 
     def _fit_model(self, matrix, data, validation) -> None:
         from reclearn.base import hold_out

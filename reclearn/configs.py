@@ -3,6 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import partial
+
+from reclearn.checks import (
+    check_bool,
+    check_float,
+    check_fraction,
+    check_int,
+    check_optional_float,
+)
+
+_AT_LEAST_ONE = (
+    "epochs batch_size num_factors num_negatives token_dim num_filters kernel_size "
+    "max_tokens min_count min_df"
+).split()
+_BOOLS = "verbose replace pretrain item_ids use_tags centre".split()
+
+FIELD_CHECKS = {
+    **{name: partial(check_int, minimum=1) for name in _AT_LEAST_ONE},
+    "seed": partial(check_int, minimum=0),
+    "patience": partial(check_int, minimum=0),
+    "learning_rate": partial(
+        check_float, positive=True, hint="Adam's step size; 1e-3 to 0.05 are usual"
+    ),
+    "adam_epsilon": partial(check_float, positive=True, hint="1e-8 torch, 1e-7 Keras"),
+    "l2": partial(check_float, minimum=0),
+    "init_std": partial(
+        check_float,
+        positive=True,
+        maximum=10,
+        hint="the spread of the initial vectors; 0.01 to 0.1 are usual",
+    ),
+    "validation_fraction": partial(check_fraction, zero=True),
+    "dropout": partial(check_fraction, zero=True),
+    "id_dropout": partial(check_fraction, zero=True),
+    "alpha": partial(check_fraction, zero=True, one=True),
+    "threshold": check_optional_float,
+    **{name: check_bool for name in _BOOLS},
+}
+"""How each config field is checked, by name; the check returns the value normalised
+(NumPy scalars become Python ones). ``hidden`` and ``encoder`` are checked apart."""
+
+
+def _check_fields(config) -> None:
+    """Check every field of ``config`` with its entry in ``FIELD_CHECKS``, in place."""
+    for field in fields(config):
+        check = FIELD_CHECKS.get(field.name)
+        if check is not None:
+            value = check(field.name, getattr(config, field.name))
+            object.__setattr__(config, field.name, value)
 
 
 @dataclass(frozen=True)
@@ -27,17 +76,7 @@ class TrainConfig:
     """Show a progress bar (one final line when output is not a terminal)."""
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
-        if self.patience < 0:
-            raise ValueError(f"patience must be non-negative, got {self.patience}")
+        _check_fields(self)
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -58,26 +97,21 @@ class MFConfig(TrainConfig):
     batch_size: int = 16384
     learning_rate: float = 0.05
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.num_factors < 1:
-            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
-        if self.l2 < 0 or self.init_std < 0:
-            raise ValueError("l2 and init_std must be non-negative")
 
-
-def _check_hidden(config) -> None:
-    """Accept a list for ``hidden`` (stored as a tuple); every width a positive int."""
+def _check_hidden(config, first: int = 1) -> None:
+    """Accept a list for ``hidden`` (stored as a tuple); every width a positive int,
+    the first at least ``first``."""
     hidden = config.hidden
-    if isinstance(hidden, list):
-        hidden = tuple(hidden)
-        object.__setattr__(config, "hidden", hidden)
-    if (
-        not isinstance(hidden, tuple)
-        or not hidden
-        or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden)
-    ):
+    if not isinstance(hidden, list | tuple) or not hidden:
         raise ValueError(f"hidden must be a non-empty tuple of positive ints, got {hidden!r}")
+    for n, width in enumerate(hidden):
+        check_int(f"hidden[{n}]", width, minimum=1)
+    widths = tuple(int(width) for width in hidden)
+    object.__setattr__(config, "hidden", widths)
+    if widths[0] < first:
+        raise ValueError(
+            f"hidden[0] must be at least {first} (vectors: hidden[0]//2), got {widths}"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,13 +134,7 @@ class NeuralCFConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.num_factors < 1:
-            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
         _check_hidden(self)
-        if self.l2 < 0 or self.init_std < 0:
-            raise ValueError("l2 and init_std must be non-negative")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass(frozen=True)
@@ -124,12 +152,6 @@ class ImplicitConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.num_negatives < 1:
-            raise ValueError(f"num_negatives must be at least 1, got {self.num_negatives}")
-        if not isinstance(self.replace, bool):
-            raise ValueError(f"replace must be True or False, got {self.replace!r}")
-        if self.init_std < 0:
-            raise ValueError(f"init_std must be non-negative, got {self.init_std}")
         if self.patience or self.validation_fraction:
             raise ValueError(
                 "implicit models do not monitor a validation RMSE: "
@@ -149,13 +171,6 @@ class GMFConfig(ImplicitConfig):
     batch_size: int = 4096
     learning_rate: float = 5e-3
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.num_factors < 1:
-            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be non-negative, got {self.l2}")
-
 
 @dataclass(frozen=True)
 class MLPConfig(ImplicitConfig):
@@ -171,13 +186,7 @@ class MLPConfig(ImplicitConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self)
-        if self.hidden[0] < 2:
-            raise ValueError(
-                f"hidden[0] must be at least 2 (vectors of hidden[0] // 2), got {self.hidden}"
-            )
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+        _check_hidden(self, first=2)
 
 
 @dataclass(frozen=True)
@@ -200,17 +209,7 @@ class NeuMFConfig(ImplicitConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.num_factors < 1:
-            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
-        _check_hidden(self)
-        if self.hidden[0] < 2:
-            raise ValueError(
-                f"hidden[0] must be at least 2 (vectors of hidden[0] // 2), got {self.hidden}"
-            )
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be non-negative, got {self.l2}")
-        if not 0 <= self.alpha <= 1:
-            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        _check_hidden(self, first=2)
 
 
 @dataclass(frozen=True)
@@ -224,13 +223,6 @@ class BPRConfig(ImplicitConfig):
     epochs: int = 20
     batch_size: int = 4096
     learning_rate: float = 1e-2
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.num_factors < 1:
-            raise ValueError(f"num_factors must be at least 1, got {self.num_factors}")
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be non-negative, got {self.l2}")
 
 
 @dataclass(frozen=True)
@@ -271,15 +263,11 @@ class TwoTowerConfig(ImplicitConfig):
         super().__post_init__()
         if self.encoder not in ("cnn", "bag"):
             raise ValueError(f"encoder must be 'cnn' or 'bag', got {self.encoder!r}")
-        for name in ("num_factors", "token_dim", "num_filters", "max_tokens", "min_count"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd number, got {self.kernel_size}")
-        if not 0 <= self.id_dropout < 1:
-            raise ValueError(f"id_dropout must be in [0, 1), got {self.id_dropout}")
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be non-negative, got {self.l2}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be a positive odd number, got {self.kernel_size}; "
+                f"try {self.kernel_size + 1}"
+            )
 
 
 @dataclass(frozen=True)
@@ -316,8 +304,7 @@ class ContentConfig:
     """Weight each rated item by the rating minus the user's mean (False: weight 1)."""
 
     def __post_init__(self) -> None:
-        if self.min_df < 1:
-            raise ValueError(f"min_df must be at least 1, got {self.min_df}")
+        _check_fields(self)
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reclearn.checks import check_float
+
 RATING_COLUMNS = ("user_id", "item_id", "rating")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Models train in float32: a larger rating would overflow to inf."""
 
 
 def as_categorical_ids(ids: pd.Series, categories: Sequence[str]) -> pd.Series:
@@ -33,6 +37,7 @@ def validate_ratings(
     rating_scale: tuple[float, float] | None = None,
     *,
     require_rating: bool = True,
+    require_time: bool = False,
     what: str = "ratings",
 ) -> None:
     """Check a ratings frame and raise a clear error naming what is wrong.
@@ -42,12 +47,16 @@ def validate_ratings(
             ``require_rating=False``) ``rating``.
         rating_scale: Inclusive ``(low, high)``; ratings outside it are an error.
         require_rating: Whether a ``rating`` column must be present.
+        require_time: Whether a ``timestamp`` column of finite numbers (or datetimes)
+            must be present, for splits that order ratings in time.
         what: How the frame is called in messages (``"train"``, ``"test"``...).
 
     Raises:
         TypeError: ``frame`` is not a DataFrame or a column has the wrong dtype.
-        ValueError: Missing columns, an empty frame, NaN, duplicate (user, item) pairs or
-            a rating outside the scale; the message names the column and shows a row.
+        ValueError: Missing columns, an empty frame, NaN, a rating that is infinite,
+            too large for float32 or outside the scale, an infinite timestamp, or
+            duplicate (user, item) pairs (ids compared as strings, so ``1`` and ``"1"``
+            are one id); the message names the column and shows a row.
 
     Introduced in chapter "Data".
     """
@@ -60,6 +69,13 @@ def validate_ratings(
             f"{what} is missing column(s) {missing}; it has {list(frame.columns)}. "
             "Rename your columns to user_id, item_id, rating."
         )
+    if require_time and "timestamp" not in frame.columns:
+        raise ValueError(
+            f"this split orders ratings in time and needs a 'timestamp' column; "
+            f"{what} has {list(frame.columns)}"
+        )
+    if require_time:
+        needed = (*needed, "timestamp")
     if len(frame) == 0:
         raise ValueError(f"{what} is empty: it has the right columns but no rows")
     for column in needed:
@@ -82,29 +98,89 @@ def validate_ratings(
                 "or categoricals (a float id such as 1.0 is ambiguous: convert it first)"
             )
     if require_rating:
-        rating = frame["rating"]
-        if not pd.api.types.is_numeric_dtype(rating.dtype) or pd.api.types.is_bool_dtype(
-            rating.dtype
-        ):
-            raise TypeError(
-                f"{what} column 'rating' holds {rating.dtype}, expected numbers, e.g. "
-                f"{_example(frame, np.ones(len(frame), bool))}"
-            )
-        if rating_scale is not None:
-            low, high = rating_scale
-            outside = (rating < low) | (rating > high)
-            if outside.any():
-                raise ValueError(
-                    f"{what} column 'rating' has {int(outside.sum())} value(s) outside the "
-                    f"rating scale [{low}, {high}], e.g. {_example(frame, outside)}"
-                )
-    duplicated = frame.duplicated(["user_id", "item_id"], keep=False)
+        _check_ratings(frame, rating_scale, what)
+    if require_time:
+        _check_times(frame, what)
+    keys = pd.DataFrame({c: _id_codes(frame[c]) for c in ("user_id", "item_id")})
+    duplicated = keys.duplicated(keep=False).to_numpy()
     if duplicated.any():
         raise ValueError(
             f"{what} has {int(duplicated.sum())} rows with a repeated (user_id, item_id) "
             f"pair, e.g. {_example(frame, duplicated)}; keep one rating per pair "
             "(e.g. the latest) before fitting"
         )
+
+
+def _check_ratings(frame: pd.DataFrame, rating_scale, what: str) -> None:
+    """The ``rating`` column: numbers, finite, within float32 and the scale."""
+    rating = frame["rating"]
+    if not _is_number_dtype(rating.dtype):
+        raise TypeError(
+            f"{what} column 'rating' holds {rating.dtype}, expected numbers, e.g. "
+            f"{_example(frame, np.ones(len(frame), bool))}"
+        )
+    values = rating.to_numpy(np.float64)
+    huge = ~(np.abs(values) <= FLOAT32_MAX)
+    if huge.any():
+        raise ValueError(
+            f"{what} column 'rating' has {int(huge.sum())} infinite value(s) or "
+            f"value(s) too large for float32 (|rating| > {FLOAT32_MAX:.3g}), e.g. "
+            f"{_example(frame, huge)}; every prediction would be NaN: fix or drop them"
+        )
+    if rating_scale is not None:
+        low, high = _checked_scale(rating_scale)
+        outside = (rating < low) | (rating > high)
+        if outside.any():
+            raise ValueError(
+                f"{what} column 'rating' has {int(outside.sum())} value(s) outside the "
+                f"rating scale [{low:g}, {high:g}], e.g. {_example(frame, outside)}"
+            )
+
+
+def _checked_scale(scale) -> tuple[float, float]:
+    """``rating_scale`` as two finite floats ``low < high``."""
+    if not isinstance(scale, tuple | list) or len(scale) != 2:
+        raise TypeError(f"rating_scale must be a pair (low, high), got {scale!r}")
+    low = check_float("rating_scale[0]", scale[0])
+    high = check_float("rating_scale[1]", scale[1])
+    if not low < high:
+        raise ValueError(f"rating_scale needs low < high, got {scale!r}")
+    return low, high
+
+
+def _check_times(frame: pd.DataFrame, what: str) -> None:
+    """The ``timestamp`` column: finite numbers or datetimes (NaN is refused before)."""
+    times = frame["timestamp"]
+    numeric = _is_number_dtype(times.dtype)
+    if not (numeric or pd.api.types.is_datetime64_any_dtype(times.dtype)):
+        raise TypeError(
+            f"{what} column 'timestamp' holds {times.dtype}, expected numbers (e.g. "
+            f"Unix seconds) or datetimes, e.g. {_example(frame, times.notna())}; "
+            "convert it with pd.to_numeric or pd.to_datetime first"
+        )
+    if numeric:
+        infinite = np.isinf(times.to_numpy(np.float64))
+        if infinite.any():
+            raise ValueError(
+                f"{what} column 'timestamp' has {int(infinite.sum())} infinite "
+                f"value(s), e.g. {_example(frame, infinite)}; every timestamp must be "
+                "a finite time"
+            )
+
+
+def _is_number_dtype(dtype) -> bool:
+    types = pd.api.types
+    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype)
+
+
+def _id_codes(ids: pd.Series) -> np.ndarray:
+    """An integer code per distinct id, compared as strings (``1`` equals ``"1"``)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        categories = pd.factorize(ids.cat.categories.astype(str))[0]
+        return categories[ids.cat.codes.to_numpy()]
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        return pd.factorize(ids)[0]
+    return pd.factorize(ids.astype(str))[0]
 
 
 @dataclass(frozen=True)

@@ -72,10 +72,20 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
             ``device`` for the PyTorch backend; algorithm parameters for Surprise.
 
     Raises:
-        ValueError: Unknown name, backend or option (the message lists the valid ones).
+        TypeError: ``name`` or ``backend`` is not a string, or an option's type is
+            wrong.
+        ValueError: Unknown name, backend or option (the message lists the valid
+            ones), or an option out of range (the message names it and its value).
 
     Introduced in chapter "Matrix factorization".
     """
+    for argument, value in (("name", name), ("backend", backend)):
+        if not isinstance(value, str):
+            models = ", ".join(available_models())
+            raise TypeError(
+                f"{argument} must be a string, got {value!r} ({type(value).__name__}); "
+                f"e.g. build('mf', backend='torch'); models: {models}"
+            )
     if name in SURPRISE_MODELS:
         from reclearn.baselines import SurpriseRecommender
 

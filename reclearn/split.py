@@ -13,21 +13,17 @@ import numpy as np
 import pandas as pd
 
 from reclearn import seeds
+from reclearn.checks import check_fraction, check_int
 from reclearn.interactions import validate_ratings
 
 
-def _check_fraction(test_fraction: float) -> None:
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
-
-
 def _check(ratings: pd.DataFrame, *, need_time: bool = False) -> None:
-    validate_ratings(ratings, require_rating=False, what="ratings")
-    if need_time and "timestamp" not in ratings.columns:
-        raise ValueError(
-            f"this split orders ratings in time and needs a 'timestamp' column; "
-            f"ratings has {list(ratings.columns)}"
-        )
+    """Check the frame; its timestamps too if the split orders ratings by them."""
+    validate_ratings(ratings, require_rating=False, require_time=need_time)
+
+
+def _check_seed(seed) -> int:
+    return check_int("seed", seed, minimum=0)
 
 
 def _take(ratings: pd.DataFrame, test_mask: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -45,8 +41,8 @@ def random_split(
     Introduced in chapter "Data".
     """
     _check(ratings)
-    _check_fraction(test_fraction)
-    rng = np.random.default_rng(seed)
+    check_fraction("test_fraction", test_fraction)
+    rng = np.random.default_rng(_check_seed(seed))
     num_test = round(test_fraction * len(ratings))
     test_mask = np.zeros(len(ratings), dtype=bool)
     test_mask[rng.permutation(len(ratings))[:num_test]] = True
@@ -64,8 +60,8 @@ def per_user_split(
     Introduced in chapter "Data".
     """
     _check(ratings)
-    _check_fraction(test_fraction)
-    rng = np.random.default_rng(seed)
+    check_fraction("test_fraction", test_fraction)
+    rng = np.random.default_rng(_check_seed(seed))
     users = pd.factorize(ratings["user_id"])[0]
     order = np.lexsort((rng.random(len(ratings)), users))  # shuffled within each user
     counts = np.bincount(users)
@@ -87,7 +83,7 @@ def temporal_split(
     Introduced in chapter "Data".
     """
     _check(ratings, need_time=True)
-    _check_fraction(test_fraction)
+    check_fraction("test_fraction", test_fraction)
     times = ratings["timestamp"].to_numpy()
     cutoff = np.sort(times)[len(times) - round(test_fraction * len(times)) - 1]
     test_mask = times > cutoff
@@ -125,9 +121,14 @@ def kfold(ratings: pd.DataFrame, n_splits: int = 5, seed: int = 0) -> Iterator[t
     Introduced in chapter "Matrix factorization".
     """
     _check(ratings)
-    if n_splits < 2 or n_splits > len(ratings):
-        raise ValueError(f"n_splits must be in [2, {len(ratings)}], got {n_splits}")
-    fold_of_row = np.random.default_rng(seed).permutation(len(ratings)) % n_splits
+    n_splits = check_int("n_splits", n_splits, minimum=2, maximum=len(ratings))
+    rng = np.random.default_rng(_check_seed(seed))
+    fold_of_row = rng.permutation(len(ratings)) % n_splits
+    return _folds(ratings, fold_of_row, n_splits)
+
+
+def _folds(ratings: pd.DataFrame, fold_of_row: np.ndarray, n_splits: int) -> Iterator:
+    """The folds of :func:`kfold`, made lazily once its arguments are checked."""
     for fold in range(n_splits):
         yield _take(ratings, fold_of_row == fold)
 
@@ -147,8 +148,7 @@ def cold_item_split(
     Introduced in chapter "Content-based recommendation".
     """
     _check(ratings)
-    if not 0 < item_fraction < 1:
-        raise ValueError(f"item_fraction must be strictly between 0 and 1, got {item_fraction}")
+    check_fraction("item_fraction", item_fraction)
     items = pd.unique(ratings["item_id"].astype(str))
     num_cold = round(item_fraction * len(items))
     if not 0 < num_cold < len(items):
@@ -156,7 +156,7 @@ def cold_item_split(
             f"item_fraction {item_fraction} of {len(items)} rated items leaves "
             f"{num_cold} cold items; both sides need at least one"
         )
-    rng = seeds.rng(seed, seeds.Stream.COLD_ITEMS)
+    rng = seeds.rng(_check_seed(seed), seeds.Stream.COLD_ITEMS)
     cold = set(np.sort(items)[rng.permutation(len(items))[:num_cold]])
     return _take(ratings, ratings["item_id"].astype(str).isin(cold).to_numpy())
 
@@ -177,12 +177,10 @@ def cold_user_split(
 
     Introduced in chapter "Content-based recommendation".
     """
-    _check(ratings)
-    if not 0 < user_fraction < 1:
-        raise ValueError(f"user_fraction must be strictly between 0 and 1, got {user_fraction}")
-    if isinstance(n_known, bool) or not isinstance(n_known, (int, np.integer)) or n_known < 0:
-        raise ValueError(f"n_known must be a non-negative integer, got {n_known!r}")
-    rng = seeds.rng(seed, seeds.Stream.COLD_USERS)
+    _check(ratings, need_time="timestamp" in ratings.columns)
+    check_fraction("user_fraction", user_fraction)
+    n_known = check_int("n_known", n_known, minimum=0)
+    rng = seeds.rng(_check_seed(seed), seeds.Stream.COLD_USERS)
     user_ids = ratings["user_id"].astype(str).to_numpy()
     users = np.sort(pd.unique(user_ids))
     num_cold = max(1, round(user_fraction * len(users)))
@@ -224,15 +222,9 @@ def thin(
     Introduced in chapter "Challenges".
     """
     _check(train)
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    if (
-        isinstance(min_per_user, bool)
-        or not isinstance(min_per_user, (int, np.integer))
-        or min_per_user < 0
-    ):
-        raise ValueError(f"min_per_user must be a non-negative integer, got {min_per_user!r}")
-    rng = seeds.rng(seed, seeds.Stream.THINNING)
+    fraction = check_fraction("fraction", fraction, one=True)
+    min_per_user = check_int("min_per_user", min_per_user, minimum=0)
+    rng = seeds.rng(_check_seed(seed), seeds.Stream.THINNING)
     users = pd.factorize(train["user_id"])[0]
     order = np.lexsort((rng.random(len(train)), users))  # shuffled within each user
     counts = np.bincount(users)

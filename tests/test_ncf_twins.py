@@ -209,7 +209,7 @@ def test_build_knows_every_deep_cf_model():
         (NeuralCFConfig, {"hidden": ()}, "hidden must be a non-empty tuple"),
         (NeuralCFConfig, {"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         (MLPConfig, {"hidden": (1, 4)}, r"hidden\[0\] must be at least 2"),
-        (GMFConfig, {"num_negatives": 0}, "num_negatives must be at least 1"),
+        (GMFConfig, {"num_negatives": 0}, "num_negatives .* at least 1, got 0"),
         (GMFConfig, {"replace": "yes"}, "replace must be True or False"),
         (NeuMFConfig, {"alpha": 1.5}, r"alpha must be in \[0, 1\]"),
         (BPRConfig, {"patience": 2}, "implicit models do not monitor a validation RMSE"),

@@ -219,8 +219,6 @@ def _saved(model, path) -> bool:
     return True
 
 
-
-
 @pytest.mark.parametrize("fitted", SPECS, ids=spec_id, indirect=True)
 def test_a_saved_model_loads_back_exactly_or_refuses_clearly(fitted, frames, tmp_path):
     (name, _), model, _ = fitted

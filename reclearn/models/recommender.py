@@ -166,7 +166,7 @@ class NetworkRecommender(Recommender):
             generator = rng(0, Stream.WEIGHTS)
             self.network = self._place(self._make_network(*shape, generator))
             self.set_weights(parts["weight"])
-        except (KeyError, ValueError, TypeError) as error:
+        except (KeyError, ValueError, TypeError, RuntimeError) as error:  # torch shapes
             raise io.ModelFileError(
                 f"the model file does not match a {type(self).__name__} ({error}); "
                 "it was altered or written by another version: save the model again"
