@@ -838,8 +838,8 @@ def test_the_command_line_names_an_unknown_data_set_in_one_line(capsys):
 @pytest.mark.parametrize(
     ("argv", "culprits"),
     [
-        (["bench", "mf", "--epochs", "0"], ["--epochs", "positive integer", "0"]),
-        (["bench", "mf", "--folds", "2.5"], ["--folds", "'2.5'"]),
+        (["bench", "mf", "--epochs", "0"], ["--epochs", "at least 1", "got 0"]),
+        (["bench", "mf", "--folds", "2.5"], ["--folds", "got 2.5"]),
         (["download", "ml-2m"], ["NAME", "'ml-2m'", "ml-1m"]),
     ],
     ids=["epochs-0", "folds-float", "download-unknown"],
@@ -851,3 +851,10 @@ def test_a_bad_command_line_argument_exits_2_naming_it(capsys, argv, culprits):
     error = capsys.readouterr().err
     for culprit in culprits:
         assert culprit in error
+
+
+def test_a_model_filter_the_backend_cannot_run_is_one_line(capsys, tmp_path):
+    argv = ["bench", "mf", "--backend", "tf", "--models", "mf-torch"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) != 0
+    error = capsys.readouterr().err.strip()
+    assert "'mf-torch'" in error and "'tf'" in error and "\n" not in error
