@@ -60,29 +60,31 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reclearn {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    sub = commands.add_parser(
+    _command(
+        commands,
         "datasets",
-        help="list the data sets, their size, whether they are here, and their licences",
-        description="List every data set reclearn knows: size, whether it is bundled, "
-        "downloaded or not present, a licence summary and where the licence text is.",
+        "list the data sets, their size, whether they are here, and their licences",
+        "List every data set reclearn knows: size, whether it is bundled, downloaded "
+        "or not present, a licence summary and where the licence text is.",
+        cmd_datasets,
     )
-    sub.set_defaults(handler=cmd_datasets)
-
-    sub = commands.add_parser(
+    sub = _command(
+        commands,
         "stats",
-        help="statistics of one data set",
-        description="Users, items, ratings, density, ratings per user and per item, the "
+        "statistics of one data set",
+        "Users, items, ratings, density, ratings per user and per item, the "
         "distribution of rating values and the time span of a data set.",
+        cmd_stats,
     )
     sub.add_argument("name", help="a name from 'reclearn datasets', e.g. ml-latest-small")
-    sub.set_defaults(handler=cmd_stats)
-
-    sub = commands.add_parser(
+    sub = _command(
+        commands,
         "download",
-        help="download a registered MovieLens archive (checksum-verified)",
-        description="Download a MovieLens archive that may not be redistributed from "
-        f"GroupLens into {data.DATA_DIR / 'downloads'} ($RECLEARN_DATA), verify its published "
+        "download a registered MovieLens archive (checksum-verified)",
+        "Download a MovieLens archive that may not be redistributed from GroupLens "
+        f"into {data.DATA_DIR / 'downloads'} ($RECLEARN_DATA), verify its published "
         "checksum and keep it only if it matches. Needs a network.",
+        cmd_download,
     )
     sub.add_argument(
         "name",
@@ -90,13 +92,12 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"one of {', '.join(data.REGISTRY)}",
     )
-    sub.set_defaults(handler=cmd_download)
-
-    bench = commands.add_parser(
+    bench = _command(
+        commands,
         "bench",
-        help="run a benchmark, write its files and print its table",
-        description="Run a benchmark on every model it covers, write CSV and Markdown "
-        "results and print the Markdown table on stdout (progress and notes go to stderr).",
+        "run a benchmark, write its files and print its table",
+        "Run a benchmark on every model it covers, write CSV and Markdown results and "
+        "print the Markdown table on stdout (progress and notes go to stderr).",
     )
     kinds = bench.add_subparsers(title="benchmarks", metavar="BENCHMARK", required=True)
     _bench_parser(
@@ -121,10 +122,19 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(commands, name: str, summary: str, description: str, handler=None):
+    """Add subcommand ``name`` with its one-line ``summary`` (for the list of commands),
+    its ``description`` (for its own help) and the function that runs it."""
+    sub = commands.add_parser(name, help=summary, description=description)
+    if handler is not None:
+        sub.set_defaults(handler=handler)
+    return sub
+
+
 def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str | None = None):
     from reclearn.bench import BACKEND_CHOICES, DEFAULT_DATASET, DEFAULT_FOLDS
 
-    sub = kinds.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+    sub = _command(kinds, name, text, text[0].upper() + text[1:] + ".")
     sub.add_argument(
         "--dataset",
         default=DEFAULT_DATASET,

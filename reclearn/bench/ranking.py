@@ -42,25 +42,12 @@ QUICK_MODELS = ("pop", "ease", "bpr-mf-torch", "bpr-mf-tf")
 
 
 def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
-    """Benchmark labels to run: the given ones, or all (quick: four), minus other backends.
-
-    Raises:
-        ValueError: A label unknown or not run with ``backend`` (the message lists the
-            labels that can run).
-    """
+    """As :func:`reclearn.bench.mf.choose_models`, from this module's :data:`MODELS`."""
     return choose(models, MODELS, QUICK_MODELS if quick else MODELS, backend)
 
 
 def check(options: BenchOptions) -> tuple[list, Path]:
-    """What :func:`run` checks before any work: the models to run and the output folder.
-
-    Returns:
-        The labels (:func:`choose_models`) and the output folder, created if missing.
-
-    Raises:
-        ValueError: A model unknown or not run with the backend, or an unknown data set.
-        OSError: The output folder cannot be created or written to.
-    """
+    """As :func:`reclearn.bench.mf.check`: the labels to run and the output folder."""
     labels = choose_models(options.models, options.backend, options.quick)
     return labels, options.check()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from reclearn.models.init import normal
+
 
 def embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
     """An embedding whose table starts as ``initial``, shape (rows, k)."""
@@ -20,6 +22,18 @@ def dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
     layer.build((None, kernel.shape[0]))
     layer.kernel.assign(kernel)
     return layer
+
+
+def factor_embeddings(
+    rng: np.random.Generator, std: float, num_users: int, num_items: int, k: int
+) -> tuple[keras.layers.Embedding, keras.layers.Embedding]:
+    """User and item embeddings of k columns, N(0, std^2) entries, drawn in turn."""
+    user_vectors = normal(rng, std, (num_users, k))
+    item_vectors = normal(rng, std, (num_items, k))
+    return (
+        embedding(user_vectors, "user_embedding"),
+        embedding(item_vectors, "item_embedding"),
+    )
 
 
 def lookup(layer: keras.layers.Embedding, indices):

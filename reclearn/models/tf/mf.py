@@ -11,8 +11,7 @@ import numpy as np
 from keras import ops
 
 from reclearn.configs import MFConfig
-from reclearn.models.init import normal
-from reclearn.models.tf.layers import embedding, lookup
+from reclearn.models.tf.layers import embedding, factor_embeddings, lookup
 
 
 class MF(keras.Model):
@@ -40,10 +39,9 @@ class MF(keras.Model):
         k = config.num_factors
         self.config = config
         self.global_mean = float(global_mean)
-        user_vectors = normal(rng, config.init_std, (num_users, k))
-        item_vectors = normal(rng, config.init_std, (num_items, k))
-        self.user_embedding = embedding(user_vectors, "user_embedding")
-        self.item_embedding = embedding(item_vectors, "item_embedding")
+        self.user_embedding, self.item_embedding = factor_embeddings(
+            rng, config.init_std, num_users, num_items, k
+        )
         self.user_bias = embedding(np.zeros((num_users, 1), np.float32), "user_bias")
         self.item_bias = embedding(np.zeros((num_items, 1), np.float32), "item_bias")
 

@@ -12,10 +12,51 @@ from keras import ops
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
 from reclearn.models.init import glorot, normal
-from reclearn.models.tf.layers import dense, embedding
+from reclearn.models.tf.layers import dense, embedding, factor_embeddings, lookup
 
 
-class NeuralCF(keras.Model):
+class FactorNetwork(keras.Model):
+    """User and item vectors p_u, q_i of length k, drawn from N(0, init_std) in turn.
+
+    The start of NeuralCF, GMF, MLP and BPR-MF: ``embed`` looks up a batch's vectors,
+    ``penalty`` is the mean of their squared norms, ``score_all`` runs the network on
+    every item.
+
+    Args:
+        num_users: Number of user indices.
+        num_items: Number of item indices.
+        k: Length of every vector.
+        config: Shared hyper-parameters (``init_std`` among them).
+        rng: NumPy generator that draws the initial weights, so both twins start equal.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    def __init__(
+        self, num_users: int, num_items: int, k: int, config, rng: np.random.Generator
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.user_embedding, self.item_embedding = factor_embeddings(
+            rng, config.init_std, num_users, num_items, k
+        )
+
+    def embed(self, users, items) -> tuple:
+        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
+        p_u = lookup(self.user_embedding, users)
+        q_i = lookup(self.item_embedding, items)
+        return p_u, q_i
+
+    def penalty(self, p_u, q_i):
+        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
+        return ops.mean(ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1))
+
+    def score_all(self, users):
+        """The network's output for every item, shape (batch, num_items)."""
+        return _all_pairs(self, users, self.item_embedding.input_dim)
+
+
+class NeuralCF(FactorNetwork):
     """r_hat = mu + MLP([p_u ; q_i]): a rating regressor with a ReLU tower.
 
     Args:
@@ -36,26 +77,13 @@ class NeuralCF(keras.Model):
         global_mean: float,
         rng: np.random.Generator,
     ) -> None:
-        super().__init__()
         k = config.num_factors
-        self.config = config
+        super().__init__(num_users, num_items, k, config, rng)
         self.global_mean = float(global_mean)
-        self.user_embedding = embedding(
-            normal(rng, config.init_std, (num_users, k)), "user_embedding"
-        )
-        self.item_embedding = embedding(
-            normal(rng, config.init_std, (num_items, k)), "item_embedding"
-        )
         self.num_hidden = _add_tower(self, rng, 2 * k, config.hidden)
         self.prediction = dense(glorot(rng, config.hidden[-1], 1), "prediction")
         # dropout draws from its own seeded stream (PyTorch uses torch.manual_seed)
         self.dropout_seed = keras.random.SeedGenerator(config.seed)
-
-    def embed(self, users, items) -> tuple:
-        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = self.user_embedding(users)
-        q_i = self.item_embedding(items)
-        return p_u, q_i
 
     def call(self, users, items, training: bool = False):
         """Predicted ratings, shape (batch,), for index tensors of shape (batch,)."""
@@ -68,22 +96,14 @@ class NeuralCF(keras.Model):
         h = _tower(self, h, self.config.dropout, training, self.dropout_seed)
         return self.global_mean + ops.squeeze(self.prediction(h), -1)
 
-    def penalty(self, p_u, q_i):
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ops.mean(ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1))
-
     def objective(self, users, items, ratings):
         """Mean squared error on the batch plus l2 times the penalty."""
         p_u, q_i = self.embed(users, items)
         error = self.predict_from(p_u, q_i, training=True) - ratings
         return ops.mean(error**2) + self.config.l2 * self.penalty(p_u, q_i)
 
-    def score_all(self, users):
-        """Predicted ratings of every item, shape (batch, num_items)."""
-        return _all_pairs(self, users, self.item_embedding.input_dim)
 
-
-class GMF(keras.Model):
+class GMF(FactorNetwork):
     """Generalised matrix factorisation: logit = h . (p_u * q_i) + b.
 
     Args:
@@ -98,37 +118,20 @@ class GMF(keras.Model):
     def __init__(
         self, num_users: int, num_items: int, config: GMFConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
-        k = config.num_factors
-        self.config = config
-        self.user_embedding = embedding(
-            normal(rng, config.init_std, (num_users, k)), "user_embedding"
-        )
-        self.item_embedding = embedding(
-            normal(rng, config.init_std, (num_items, k)), "item_embedding"
-        )
-        self.prediction = dense(glorot(rng, k, 1), "prediction")
-
-    def embed(self, users, items) -> tuple:
-        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = self.user_embedding(users)
-        q_i = self.item_embedding(items)
-        return p_u, q_i
+        super().__init__(num_users, num_items, config.num_factors, config, rng)
+        self.prediction = dense(glorot(rng, config.num_factors, 1), "prediction")
 
     def call(self, users, items):
         """Logits of an interaction, shape (batch,), for index tensors of shape (batch,)."""
-        p_u, q_i = self.embed(users, items)
-        return ops.squeeze(self.prediction(p_u * q_i), -1)
+        return self.predict_from(*self.embed(users, items))
 
-    def penalty(self, p_u, q_i):
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ops.mean(ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1))
+    def predict_from(self, p_u, q_i):
+        """h . (p_u * q_i) + b, shape (batch,)."""
+        return ops.squeeze(self.prediction(p_u * q_i), -1)
 
     def objective(self, users, items, labels):
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        p_u, q_i = self.embed(users, items)
-        logits = ops.squeeze(self.prediction(p_u * q_i), -1)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(p_u, q_i)
+        return _log_loss_objective(self, users, items, labels)
 
     def score_all(self, users):
         """Logits of every item, shape (batch, num_items)."""
@@ -137,14 +140,10 @@ class GMF(keras.Model):
         return (p_u * h) @ ops.transpose(self.item_embedding.embeddings) + self.prediction.bias
 
 
-class MLP(keras.Model):
+class MLP(FactorNetwork):
     """The MLP tower of NCF: logit = MLP([p_u ; q_i]), vectors of length hidden[0] // 2.
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -152,57 +151,30 @@ class MLP(keras.Model):
     def __init__(
         self, num_users: int, num_items: int, config: MLPConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
         d = config.hidden[0] // 2
-        self.config = config
-        self.user_embedding = embedding(
-            normal(rng, config.init_std, (num_users, d)), "user_embedding"
-        )
-        self.item_embedding = embedding(
-            normal(rng, config.init_std, (num_items, d)), "item_embedding"
-        )
+        super().__init__(num_users, num_items, d, config, rng)
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
         self.prediction = dense(glorot(rng, config.hidden[-1], 1), "prediction")
 
-    def embed(self, users, items) -> tuple:
-        """The vectors a batch touches: p_u, q_i of shape (batch, hidden[0] // 2)."""
-        p_u = self.user_embedding(users)
-        q_i = self.item_embedding(items)
-        return p_u, q_i
-
     def call(self, users, items):
         """Logits of an interaction, shape (batch,), for index tensors of shape (batch,)."""
-        p_u, q_i = self.embed(users, items)
-        return self.predict_from(p_u, q_i)
+        return self.predict_from(*self.embed(users, items))
 
     def predict_from(self, p_u, q_i):
         """MLP([p_u ; q_i]), shape (batch,)."""
         h = _tower(self, ops.concatenate([p_u, q_i], axis=-1))
         return ops.squeeze(self.prediction(h), -1)
 
-    def penalty(self, p_u, q_i):
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ops.mean(ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1))
-
     def objective(self, users, items, labels):
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        p_u, q_i = self.embed(users, items)
-        logits = self.predict_from(p_u, q_i)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(p_u, q_i)
-
-    def score_all(self, users):
-        """Logits of every item, shape (batch, num_items)."""
-        return _all_pairs(self, users, self.item_embedding.input_dim)
+        return _log_loss_objective(self, users, items, labels)
 
 
 class NeuMF(keras.Model):
     """NeuMF: logit = h . [p_u * q_i ; MLP([p'_u ; q'_i])] + b, with separate vectors.
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`. :meth:`load_pretrained` starts it from a
+    trained GMF and MLP, as the paper does.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -230,10 +202,10 @@ class NeuMF(keras.Model):
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
-        p_u = self.gmf_user_embedding(users)
-        q_i = self.gmf_item_embedding(items)
-        mlp_p_u = self.mlp_user_embedding(users)
-        mlp_q_i = self.mlp_item_embedding(items)
+        p_u = lookup(self.gmf_user_embedding, users)
+        q_i = lookup(self.gmf_item_embedding, items)
+        mlp_p_u = lookup(self.mlp_user_embedding, users)
+        mlp_q_i = lookup(self.mlp_item_embedding, items)
         return p_u, q_i, mlp_p_u, mlp_q_i
 
     def call(self, users, items):
@@ -253,9 +225,7 @@ class NeuMF(keras.Model):
 
     def objective(self, users, items, labels):
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        vectors = self.embed(users, items)
-        logits = self.predict_from(*vectors)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(*vectors)
+        return _log_loss_objective(self, users, items, labels)
 
     def score_all(self, users):
         """Logits of every item, shape (batch, num_items)."""
@@ -279,14 +249,12 @@ class NeuMF(keras.Model):
         self.prediction.bias.assign(alpha * gmf.prediction.bias + (1 - alpha) * mlp.prediction.bias)
 
 
-class BPRMF(keras.Model):
+class BPRMF(FactorNetwork):
     """BPR-MF: x_ui = p_u . q_i + b_i, trained on pairs (positive i, negative j).
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`. Its objective takes a (batch, n) array of
+    negatives j per positive i instead of labels, and ``embed`` looks up either; the
+    item biases b_i start at zero.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -294,15 +262,7 @@ class BPRMF(keras.Model):
     def __init__(
         self, num_users: int, num_items: int, config: BPRConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
-        k = config.num_factors
-        self.config = config
-        self.user_embedding = embedding(
-            normal(rng, config.init_std, (num_users, k)), "user_embedding"
-        )
-        self.item_embedding = embedding(
-            normal(rng, config.init_std, (num_items, k)), "item_embedding"
-        )
+        super().__init__(num_users, num_items, config.num_factors, config, rng)
         self.item_bias = embedding(np.zeros((num_items, 1), np.float32), "item_bias")
 
     def embed(self, users, items) -> tuple:
@@ -343,6 +303,13 @@ class BPRMF(keras.Model):
 def _log_loss(logits, labels):
     """Mean binary cross-entropy from logits: softplus(x) - y x (stable for large |x|)."""
     return ops.mean(ops.softplus(logits) - labels * logits)
+
+
+def _log_loss_objective(network, users, items, labels):
+    """Log loss of ``network.predict_from`` plus l2 times ``network.penalty``."""
+    vectors = network.embed(users, items)
+    logits = network.predict_from(*vectors)
+    return _log_loss(logits, labels) + network.config.l2 * network.penalty(*vectors)
 
 
 def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:

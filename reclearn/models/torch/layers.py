@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from reclearn.models.init import normal
+
 
 def embedding(initial: np.ndarray) -> nn.Embedding:
     """An embedding whose table starts as ``initial``, shape (rows, k)."""
@@ -22,6 +24,15 @@ def dense(kernel: np.ndarray) -> nn.Linear:
         layer.weight.copy_(torch.from_numpy(kernel.T))
         layer.bias.zero_()
     return layer
+
+
+def factor_embeddings(
+    rng: np.random.Generator, std: float, num_users: int, num_items: int, k: int
+) -> tuple[nn.Embedding, nn.Embedding]:
+    """User and item embeddings of k columns, N(0, std^2) entries, drawn in turn."""
+    user_vectors = normal(rng, std, (num_users, k))
+    item_vectors = normal(rng, std, (num_items, k))
+    return embedding(user_vectors), embedding(item_vectors)
 
 
 def lookup(layer: nn.Embedding, indices: torch.Tensor) -> torch.Tensor:

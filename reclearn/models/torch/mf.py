@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from reclearn.configs import MFConfig
-from reclearn.models.init import normal
-from reclearn.models.torch.layers import embedding, lookup
+from reclearn.models.torch.layers import embedding, factor_embeddings, lookup
 
 
 class MF(nn.Module):
@@ -40,10 +39,9 @@ class MF(nn.Module):
         k = config.num_factors
         self.config = config
         self.global_mean = float(global_mean)
-        user_vectors = normal(rng, config.init_std, (num_users, k))
-        item_vectors = normal(rng, config.init_std, (num_items, k))
-        self.user_embedding = embedding(user_vectors)
-        self.item_embedding = embedding(item_vectors)
+        self.user_embedding, self.item_embedding = factor_embeddings(
+            rng, config.init_std, num_users, num_items, k
+        )
         self.user_bias = embedding(np.zeros((num_users, 1), np.float32))
         self.item_bias = embedding(np.zeros((num_items, 1), np.float32))
 

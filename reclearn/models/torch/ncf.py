@@ -13,10 +13,51 @@ from torch.nn import functional as F
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
 from reclearn.models.init import glorot, normal
-from reclearn.models.torch.layers import dense, embedding
+from reclearn.models.torch.layers import dense, embedding, factor_embeddings, lookup
 
 
-class NeuralCF(nn.Module):
+class FactorNetwork(nn.Module):
+    """User and item vectors p_u, q_i of length k, drawn from N(0, init_std) in turn.
+
+    The start of NeuralCF, GMF, MLP and BPR-MF: ``embed`` looks up a batch's vectors,
+    ``penalty`` is the mean of their squared norms, ``score_all`` runs the network on
+    every item.
+
+    Args:
+        num_users: Number of user indices.
+        num_items: Number of item indices.
+        k: Length of every vector.
+        config: Shared hyper-parameters (``init_std`` among them).
+        rng: NumPy generator that draws the initial weights, so both twins start equal.
+
+    Introduced in chapter "Deep collaborative filtering".
+    """
+
+    def __init__(
+        self, num_users: int, num_items: int, k: int, config, rng: np.random.Generator
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.user_embedding, self.item_embedding = factor_embeddings(
+            rng, config.init_std, num_users, num_items, k
+        )
+
+    def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
+        p_u = lookup(self.user_embedding, users)
+        q_i = lookup(self.item_embedding, items)
+        return p_u, q_i
+
+    def penalty(self, p_u, q_i) -> torch.Tensor:
+        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
+        return ((p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1)).mean()
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        """The network's output for every item, shape (batch, num_items)."""
+        return _all_pairs(self, users, self.item_embedding.weight.shape[0])
+
+
+class NeuralCF(FactorNetwork):
     """r_hat = mu + MLP([p_u ; q_i]): a rating regressor with a ReLU tower.
 
     Args:
@@ -37,20 +78,11 @@ class NeuralCF(nn.Module):
         global_mean: float,
         rng: np.random.Generator,
     ) -> None:
-        super().__init__()
         k = config.num_factors
-        self.config = config
+        super().__init__(num_users, num_items, k, config, rng)
         self.global_mean = float(global_mean)
-        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
         self.num_hidden = _add_tower(self, rng, 2 * k, config.hidden)
         self.prediction = dense(glorot(rng, config.hidden[-1], 1))
-
-    def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = self.user_embedding.weight.index_select(0, users)
-        q_i = self.item_embedding.weight.index_select(0, items)
-        return p_u, q_i
 
     def forward(
         self, users: torch.Tensor, items: torch.Tensor, training: bool = False
@@ -64,10 +96,6 @@ class NeuralCF(nn.Module):
         h = _tower(self, torch.cat([p_u, q_i], dim=-1), self.config.dropout, training)
         return self.global_mean + self.prediction(h).squeeze(-1)
 
-    def penalty(self, p_u, q_i) -> torch.Tensor:
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ((p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1)).mean()
-
     def objective(
         self, users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor
     ) -> torch.Tensor:
@@ -76,12 +104,8 @@ class NeuralCF(nn.Module):
         error = self.predict_from(p_u, q_i, training=True) - ratings
         return (error**2).mean() + self.config.l2 * self.penalty(p_u, q_i)
 
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        """Predicted ratings of every item, shape (batch, num_items)."""
-        return _all_pairs(self, users, self.item_embedding.weight.shape[0])
 
-
-class GMF(nn.Module):
+class GMF(FactorNetwork):
     """Generalised matrix factorisation: logit = h . (p_u * q_i) + b.
 
     Args:
@@ -96,35 +120,22 @@ class GMF(nn.Module):
     def __init__(
         self, num_users: int, num_items: int, config: GMFConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
-        k = config.num_factors
-        self.config = config
-        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
-        self.prediction = dense(glorot(rng, k, 1))
-
-    def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = self.user_embedding.weight.index_select(0, users)
-        q_i = self.item_embedding.weight.index_select(0, items)
-        return p_u, q_i
+        super().__init__(num_users, num_items, config.num_factors, config, rng)
+        self.prediction = dense(glorot(rng, config.num_factors, 1))
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits of an interaction, shape (batch,), for index tensors of shape (batch,)."""
-        p_u, q_i = self.embed(users, items)
-        return self.prediction(p_u * q_i).squeeze(-1)
+        return self.predict_from(*self.embed(users, items))
 
-    def penalty(self, p_u, q_i) -> torch.Tensor:
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ((p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1)).mean()
+    def predict_from(self, p_u, q_i) -> torch.Tensor:
+        """h . (p_u * q_i) + b, shape (batch,)."""
+        return self.prediction(p_u * q_i).squeeze(-1)
 
     def objective(
         self, users: torch.Tensor, items: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        p_u, q_i = self.embed(users, items)
-        logits = self.prediction(p_u * q_i).squeeze(-1)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(p_u, q_i)
+        return _log_loss_objective(self, users, items, labels)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Logits of every item, shape (batch, num_items)."""
@@ -133,14 +144,10 @@ class GMF(nn.Module):
         return (p_u * h) @ self.item_embedding.weight.T + self.prediction.bias
 
 
-class MLP(nn.Module):
+class MLP(FactorNetwork):
     """The MLP tower of NCF: logit = MLP([p_u ; q_i]), vectors of length hidden[0] // 2.
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -148,55 +155,32 @@ class MLP(nn.Module):
     def __init__(
         self, num_users: int, num_items: int, config: MLPConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
         d = config.hidden[0] // 2
-        self.config = config
-        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, d)))
-        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, d)))
+        super().__init__(num_users, num_items, d, config, rng)
         self.num_hidden = _add_tower(self, rng, 2 * d, config.hidden)
         self.prediction = dense(glorot(rng, config.hidden[-1], 1))
 
-    def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The vectors a batch touches: p_u, q_i of shape (batch, hidden[0] // 2)."""
-        p_u = self.user_embedding.weight.index_select(0, users)
-        q_i = self.item_embedding.weight.index_select(0, items)
-        return p_u, q_i
-
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits of an interaction, shape (batch,), for index tensors of shape (batch,)."""
-        p_u, q_i = self.embed(users, items)
-        return self.predict_from(p_u, q_i)
+        return self.predict_from(*self.embed(users, items))
 
     def predict_from(self, p_u, q_i) -> torch.Tensor:
         """MLP([p_u ; q_i]), shape (batch,)."""
         h = _tower(self, torch.cat([p_u, q_i], dim=-1))
         return self.prediction(h).squeeze(-1)
 
-    def penalty(self, p_u, q_i) -> torch.Tensor:
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2."""
-        return ((p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1)).mean()
-
     def objective(
         self, users: torch.Tensor, items: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        p_u, q_i = self.embed(users, items)
-        logits = self.predict_from(p_u, q_i)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(p_u, q_i)
-
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        """Logits of every item, shape (batch, num_items)."""
-        return _all_pairs(self, users, self.item_embedding.weight.shape[0])
+        return _log_loss_objective(self, users, items, labels)
 
 
 class NeuMF(nn.Module):
     """NeuMF: logit = h . [p_u * q_i ; MLP([p'_u ; q'_i])] + b, with separate vectors.
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`. :meth:`load_pretrained` starts it from a
+    trained GMF and MLP, as the paper does.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -216,10 +200,10 @@ class NeuMF(nn.Module):
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
-        p_u = self.gmf_user_embedding.weight.index_select(0, users)
-        q_i = self.gmf_item_embedding.weight.index_select(0, items)
-        mlp_p_u = self.mlp_user_embedding.weight.index_select(0, users)
-        mlp_q_i = self.mlp_item_embedding.weight.index_select(0, items)
+        p_u = lookup(self.gmf_user_embedding, users)
+        q_i = lookup(self.gmf_item_embedding, items)
+        mlp_p_u = lookup(self.mlp_user_embedding, users)
+        mlp_q_i = lookup(self.mlp_item_embedding, items)
         return p_u, q_i, mlp_p_u, mlp_q_i
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -241,9 +225,7 @@ class NeuMF(nn.Module):
         self, users: torch.Tensor, items: torch.Tensor, labels: torch.Tensor
     ) -> torch.Tensor:
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        vectors = self.embed(users, items)
-        logits = self.predict_from(*vectors)
-        return _log_loss(logits, labels) + self.config.l2 * self.penalty(*vectors)
+        return _log_loss_objective(self, users, items, labels)
 
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Logits of every item, shape (batch, num_items)."""
@@ -268,14 +250,12 @@ class NeuMF(nn.Module):
         self.prediction.bias.copy_(alpha * gmf.prediction.bias + (1 - alpha) * mlp.prediction.bias)
 
 
-class BPRMF(nn.Module):
+class BPRMF(FactorNetwork):
     """BPR-MF: x_ui = p_u . q_i + b_i, trained on pairs (positive i, negative j).
 
-    Args:
-        num_users: Number of user indices.
-        num_items: Number of item indices.
-        config: Shared hyper-parameters.
-        rng: NumPy generator that draws the initial weights, so both twins start equal.
+    Takes the arguments of :class:`GMF`. Its objective takes a (batch, n) array of
+    negatives j per positive i instead of labels, and ``embed`` looks up either; the
+    item biases b_i start at zero.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -283,11 +263,7 @@ class BPRMF(nn.Module):
     def __init__(
         self, num_users: int, num_items: int, config: BPRConfig, rng: np.random.Generator
     ) -> None:
-        super().__init__()
-        k = config.num_factors
-        self.config = config
-        self.user_embedding = embedding(normal(rng, config.init_std, (num_users, k)))
-        self.item_embedding = embedding(normal(rng, config.init_std, (num_items, k)))
+        super().__init__(num_users, num_items, config.num_factors, config, rng)
         self.item_bias = embedding(np.zeros((num_items, 1), np.float32))
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -330,6 +306,13 @@ class BPRMF(nn.Module):
 def _log_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean binary cross-entropy from logits: softplus(x) - y x (stable for large |x|)."""
     return (F.softplus(logits) - labels * logits).mean()
+
+
+def _log_loss_objective(network, users, items, labels) -> torch.Tensor:
+    """Log loss of ``network.predict_from`` plus l2 times ``network.penalty``."""
+    vectors = network.embed(users, items)
+    logits = network.predict_from(*vectors)
+    return _log_loss(logits, labels) + network.config.l2 * network.penalty(*vectors)
 
 
 def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:
