@@ -213,7 +213,14 @@ def question_points(name: str, build: Path = BUILD) -> dict[str, float]:
     for question, source in metadata["otter"]["tests"].items():
         match = re.search(r"^points = ([\d.]+)", source, flags=re.M)
         points[question] = float(match.group(1)) if match else 0.0
-    return points
+    return dict(sorted(points.items(), key=lambda item: _question_number(item[0])))
+
+
+def _question_number(question: str) -> tuple[int, str]:
+    """``q4_train`` -> (4, "q4_train"): questions in the order students meet them (the
+    order of Otter's metadata differs between Otter versions)."""
+    match = re.match(r"q(\d+)", question)
+    return (int(match.group(1)) if match else 0, question)
 
 
 def submissions_in(folder: Path) -> list[Path]:

@@ -160,16 +160,21 @@ class ImplicitConfig(TrainConfig):
 
 
 @dataclass(frozen=True)
-class GMFConfig(ImplicitConfig):
-    """Generalised matrix factorisation: logit = h . (p_u * q_i) + b (He et al. 2017)."""
+class FactorConfig(ImplicitConfig):
+    """An implicit model with a user and an item vector of length ``num_factors``."""
 
     num_factors: int = 32
     """Length k of every user and item vector."""
     l2: float = 1e-3
-    """Weight of the squared-norm penalty on the vectors a batch touches."""
+    """Weight of the squared-norm penalty on the vectors (and biases) a batch touches."""
     epochs: int = 10
     batch_size: int = 4096
     learning_rate: float = 5e-3
+
+
+@dataclass(frozen=True)
+class GMFConfig(FactorConfig):
+    """Generalised matrix factorisation: logit = h . (p_u * q_i) + b (He et al. 2017)."""
 
 
 @dataclass(frozen=True)
@@ -190,22 +195,16 @@ class MLPConfig(ImplicitConfig):
 
 
 @dataclass(frozen=True)
-class NeuMFConfig(ImplicitConfig):
-    """NeuMF: a GMF and an MLP tower side by side, joined by one output layer."""
+class NeuMFConfig(FactorConfig):
+    """NeuMF: a GMF and an MLP tower side by side, joined by one output layer; the GMF
+    vectors have length ``num_factors``."""
 
-    num_factors: int = 32
-    """Length of the GMF user and item vectors."""
     hidden: tuple[int, ...] = (64, 32, 16)
     """Widths of the MLP tower's ReLU layers; its vectors have length hidden[0] // 2."""
-    l2: float = 1e-3
-    """Weight of the squared-norm penalty on the vectors a batch touches."""
     alpha: float = 0.5
     """With pre-training, the weight of the GMF side in the output layer (1 - alpha: MLP)."""
     pretrain: bool = False
     """Train a GMF and an MLP first (same settings) and start from their weights."""
-    epochs: int = 10
-    batch_size: int = 4096
-    learning_rate: float = 5e-3
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -213,15 +212,10 @@ class NeuMFConfig(ImplicitConfig):
 
 
 @dataclass(frozen=True)
-class BPRConfig(ImplicitConfig):
+class BPRConfig(FactorConfig):
     """BPR-MF: x_ui = p_u . q_i + b_i, trained to rank each positive above its negatives."""
 
-    num_factors: int = 32
-    """Length k of every user and item vector."""
-    l2: float = 1e-3
-    """Weight of the squared-norm penalty on the vectors and biases a batch touches."""
     epochs: int = 20
-    batch_size: int = 4096
     learning_rate: float = 1e-2
 
 

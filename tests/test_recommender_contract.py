@@ -282,7 +282,7 @@ def test_a_missing_column_is_named(fitted, frames, small_content, column):
 
 def test_k_below_one_is_rejected(fitted):
     _, model, _ = fitted
-    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="k must be an integer of at least 1, got 0"):
         model.recommend(["u0"], k=0)
 
 

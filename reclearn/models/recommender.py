@@ -58,6 +58,15 @@ class NetworkRecommender(Recommender):
     network_class: type | None = None
     """The network this model trains, set by each backend's model class."""
 
+    def __init_subclass__(cls, name: str = "", config: type | None = None, **kwargs):
+        """``class GMFRecommender(ImplicitRecommender, name="gmf", config=GMFConfig)``
+        sets the model's registry name and its config class."""
+        super().__init_subclass__(**kwargs)
+        if name:
+            cls.name = name
+        if config:
+            cls.config_class = config
+
     def __init__(self, config: TrainConfig | None = None, device: str = "auto") -> None:
         super().__init__()
         self.config = config or self.config_class()
@@ -222,14 +231,11 @@ class RatingRecommender(NetworkRecommender):
         )
 
 
-class MFRecommender(RatingRecommender):
+class MFRecommender(RatingRecommender, name="mf", config=MFConfig):
     """Biased matrix factorisation trained on ratings.
 
     Introduced in chapter "Matrix factorization".
     """
-
-    name = "mf"
-    config_class = MFConfig
 
     def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
         weights = self.get_weights()
@@ -238,17 +244,14 @@ class MFRecommender(RatingRecommender):
         return self.global_mean, b_u, b_i
 
 
-class NeuralCFRecommender(RatingRecommender):
+class NeuralCFRecommender(RatingRecommender, name="neuralcf", config=NeuralCFConfig):
     """Neural collaborative filtering trained on ratings.
 
     Introduced in chapter "Deep collaborative filtering".
     """
 
-    name = "neuralcf"
-    config_class = NeuralCFConfig
 
-
-class ImplicitRecommender(NetworkRecommender):
+class ImplicitRecommender(NetworkRecommender, config=ImplicitConfig):
     """A ranking model trained on implicit feedback with sampled negatives.
 
     Positives are the training ratings kept by ``sampling.implicit(train, threshold)``;
@@ -259,7 +262,6 @@ class ImplicitRecommender(NetworkRecommender):
     """
 
     clip_predictions = False
-    config_class = ImplicitConfig
     pairwise = False
     """Train on (user, positive, negatives) triples instead of labelled pairs."""
 
@@ -302,27 +304,21 @@ class ImplicitRecommender(NetworkRecommender):
         return 0.0, self._user_bias, self._item_bias
 
 
-class GMFRecommender(ImplicitRecommender):
+class GMFRecommender(ImplicitRecommender, name="gmf", config=GMFConfig):
     """Generalised matrix factorisation trained with log loss.
 
     Introduced in chapter "Deep collaborative filtering".
     """
 
-    name = "gmf"
-    config_class = GMFConfig
 
-
-class MLPRecommender(ImplicitRecommender):
+class MLPRecommender(ImplicitRecommender, name="mlp", config=MLPConfig):
     """The MLP tower of NCF trained with log loss.
 
     Introduced in chapter "Deep collaborative filtering".
     """
 
-    name = "mlp"
-    config_class = MLPConfig
 
-
-class NeuMFRecommender(ImplicitRecommender):
+class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
     """NeuMF trained with log loss, optionally from a pre-trained GMF and MLP.
 
     With ``config.pretrain``, a GMF and an MLP are trained first with the fields they
@@ -331,8 +327,6 @@ class NeuMFRecommender(ImplicitRecommender):
     Introduced in chapter "Deep collaborative filtering".
     """
 
-    name = "neumf"
-    config_class = NeuMFConfig
     pretrain_classes: tuple[type, type] | None = None
     """The backend's (GMF, MLP) networks, for pre-training."""
 
@@ -362,14 +356,12 @@ class NeuMFRecommender(ImplicitRecommender):
         self.network = self._train(make_network, self.config, positives)
 
 
-class BPRRecommender(ImplicitRecommender):
+class BPRRecommender(ImplicitRecommender, name="bpr-mf", config=BPRConfig):
     """BPR matrix factorisation trained with the pairwise ranking loss.
 
     Introduced in chapter "Deep collaborative filtering".
     """
 
-    name = "bpr-mf"
-    config_class = BPRConfig
     pairwise = True
 
 
@@ -378,7 +370,9 @@ def _shared_fields(config, config_class) -> dict:
     return {name: getattr(config, name) for name in config_class.field_names()}
 
 
-class TwoTowerRecommender(ContentItems, ImplicitRecommender):
+class TwoTowerRecommender(
+    ContentItems, ImplicitRecommender, name="two-tower", config=TwoTowerConfig
+):
     """A two-tower ranking model whose item tower reads item text.
 
     Every item of ``content`` gets a score, including items without training ratings:
@@ -392,9 +386,6 @@ class TwoTowerRecommender(ContentItems, ImplicitRecommender):
 
     Introduced in chapter "Content-based recommendation".
     """
-
-    name = "two-tower"
-    config_class = TwoTowerConfig
 
     def __init__(
         self,
@@ -451,34 +442,25 @@ class TwoTowerRecommender(ContentItems, ImplicitRecommender):
         self.tokens, self.vocabulary = state["tokens"], state["vocabulary"].tolist()
 
 
-class ContentCNNRecommender(TwoTowerRecommender):
+class ContentCNNRecommender(TwoTowerRecommender, name="content-cnn", config=ContentCNNConfig):
     """Content-only two-tower model with the CNN text encoder.
 
     Introduced in chapter "Content-based recommendation".
     """
 
-    name = "content-cnn"
-    config_class = ContentCNNConfig
 
-
-class ContentBagRecommender(TwoTowerRecommender):
+class ContentBagRecommender(TwoTowerRecommender, name="content-bag", config=ContentBagConfig):
     """Content-only two-tower model with the embedding-bag text encoder.
 
     Introduced in chapter "Content-based recommendation".
     """
 
-    name = "content-bag"
-    config_class = ContentBagConfig
 
-
-class HybridRecommender(TwoTowerRecommender):
+class HybridRecommender(TwoTowerRecommender, name="hybrid", config=HybridConfig):
     """Hybrid two-tower model: text encoder plus ID embeddings of rated items.
 
     Introduced in chapter "Content-based recommendation".
     """
-
-    name = "hybrid"
-    config_class = HybridConfig
 
 
 def backend_class(backend_base: type, model_class: type, network_class: type, **attributes):
