@@ -187,6 +187,7 @@ def grade_one(
     if not grade.possible:
         grade.possible = question_points(name, build)
         grade.scores = dict.fromkeys(grade.possible, 0.0)
+    grade.possible = _in_question_order(grade.possible)
     return grade
 
 
@@ -213,14 +214,18 @@ def question_points(name: str, build: Path = BUILD) -> dict[str, float]:
     for question, source in metadata["otter"]["tests"].items():
         match = re.search(r"^points = ([\d.]+)", source, flags=re.M)
         points[question] = float(match.group(1)) if match else 0.0
-    return dict(sorted(points.items(), key=lambda item: _question_number(item[0])))
+    return _in_question_order(points)
 
 
-def _question_number(question: str) -> tuple[int, str]:
-    """``q4_train`` -> (4, "q4_train"): questions in the order students meet them (the
-    order of Otter's metadata differs between Otter versions)."""
-    match = re.match(r"q(\d+)", question)
-    return (int(match.group(1)) if match else 0, question)
+def _in_question_order(by_question: dict) -> dict:
+    """The entries in the order students meet the questions (``q1_...``, ``q2_...``):
+    Otter's own order differs between its versions."""
+
+    def number(question: str) -> tuple[int, str]:
+        match = re.match(r"q(\d+)", question)
+        return (int(match.group(1)) if match else 0, question)
+
+    return dict(sorted(by_question.items(), key=lambda item: number(item[0])))
 
 
 def submissions_in(folder: Path) -> list[Path]:
