@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import numbers
 import os
 import platform
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from reclearn.checks import check_int
 
 DEFAULT_DATASET = "ml-latest-small"
 """The data set the committed results in ``benchmarks/results`` come from."""
@@ -73,9 +74,9 @@ class BenchOptions:
     def __post_init__(self) -> None:
         backends(self.backend)
         if self.epochs is not None:
-            check_integer("epochs", self.epochs, 1)
-        check_integer("seed", self.seed, 0)
-        check_integer("folds", self.folds, 2)
+            check_int("epochs", self.epochs, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        check_int("folds", self.folds, minimum=2)
         if self.models is not None:
             models = [self.models] if isinstance(self.models, str) else self.models
             object.__setattr__(self, "models", tuple(dict.fromkeys(models)))
@@ -128,17 +129,6 @@ class BenchResult:
     """Checks the results did not pass (the command then exits with status 1)."""
     notes: list[str] = field(default_factory=list)
     """Lines worth telling the user beside the table (what was updated, skipped, ...)."""
-
-
-def check_integer(name: str, value, low: int) -> None:
-    """Make sure option ``name`` is an integer (not a bool) of at least ``low``.
-
-    Raises:
-        ValueError: It is not (the message names the option and the value).
-    """
-    integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not integer or value < low:
-        raise ValueError(f"{name} must be an integer of at least {low}, got {value!r}")
 
 
 def writable_folder(folder: Path) -> Path:
