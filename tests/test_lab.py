@@ -206,6 +206,19 @@ def test_a_chapter_comes_back_from_the_contents_api_as_a_notebook(lab):
     assert any(h.startswith("(sec-mf)=\n# Matrix factorization") for h in headings)
 
 
+def test_every_chapter_opens_as_a_notebook_on_the_reclearn_kernel(lab):
+    notebooks = sorted((ROOT / "chapters").glob("*.md"))
+    chapters = [p for p in notebooks if "```{code-cell}" in p.read_text("utf-8")]
+    assert len(chapters) >= 8
+    for path in chapters:
+        relative = path.relative_to(ROOT).as_posix()
+        model = lab.api("GET", f"api/contents/{relative}?type=notebook&content=1")
+        notebook = nbformat.from_dict(model["content"])
+        nbformat.validate(notebook)
+        assert model["type"] == "notebook", relative
+        assert notebook.metadata["kernelspec"]["name"] == "python3", relative
+
+
 def _setup_cells(notebook) -> list:
     """The parameters cell and the code cell after it (imports and data)."""
     code = [c for c in notebook.cells if c.cell_type == "code"]
