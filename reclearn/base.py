@@ -350,9 +350,10 @@ class Recommender(abc.ABC):
         bad = np.isnan(scores) | np.isposinf(scores)
         if bad.any():
             raise ValueError(
-                f"{type(self).__name__} computed {int(bad.sum())} non-finite score(s): "
-                "its weights are not finite (training diverged or the model file was "
-                "altered); refit it with a lower learning rate"
+                f"{type(self).__name__} computed {int(bad.sum())} NaN or +inf score(s): "
+                "a model's scores must be finite; if it was trained, its weights are "
+                "not (training diverged, or the model file was altered): refit it "
+                "with a lower learning rate"
             )
         return scores
 

@@ -345,11 +345,17 @@ def test_jupyterlab_opens_a_chapter_as_a_notebook_and_runs_its_setup(lab, browse
     kernel = notebook.locator(".jp-Toolbar-kernelName")
     kernel.get_by_text("reclearn (.venv)").wait_for(timeout=30_000)
     cells = notebook.locator(".jp-CodeCell")
-    cells.nth(0).locator(".jp-InputArea-editor").click()  # the parameters cell
-    page.keyboard.press("Shift+Enter")
-    page.keyboard.press("Shift+Enter")  # the setup cell: imports, loads, shows the data set
+    # the parameters cell, then the setup cell (imports, loads, shows the data set)
+    for n in range(2):
+        cells.nth(n).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
     output = cells.nth(1).locator(".jp-OutputArea-output")
-    output.get_by_text("Dataset('ml-latest-small'").wait_for(timeout=45_000)
+    try:
+        output.get_by_text("Dataset('ml-latest-small'").wait_for(timeout=120_000)
+    except Exception:
+        shot = Path(os.environ.get("TMPDIR", "/tmp")) / "reclearn-lab-failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        pytest.fail(f"the setup cell showed no data set (screenshot {shot}): {console}")
     assert notebook.locator(".jp-MarkdownCell .myst").count() > 0  # MyST renders Markdown
     page.close()
     assert (ROOT / BROWSER_CHAPTER).read_bytes() == before  # nothing was saved
