@@ -54,8 +54,19 @@ def _check_fields(config) -> None:
             object.__setattr__(config, field.name, value)
 
 
+class CheckedConfig:
+    """What every config does: check its fields when made, and list their names."""
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(CheckedConfig):
     """Settings of the training loop, the same for every model and backend."""
 
     epochs: int = 20
@@ -74,13 +85,6 @@ class TrainConfig:
     """Stop after this many epochs without a better validation RMSE (0: never stop)."""
     verbose: bool = True
     """Show a progress bar (one final line when output is not a terminal)."""
-
-    def __post_init__(self) -> None:
-        _check_fields(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
 
 
 @dataclass(frozen=True)
@@ -286,7 +290,7 @@ class HybridConfig(TwoTowerConfig):
 
 
 @dataclass(frozen=True)
-class ContentConfig:
+class ContentConfig(CheckedConfig):
     """Content-based recommendation from TF-IDF features and rating-centred user
     profiles (NumPy: the same model for every backend)."""
 
@@ -296,10 +300,3 @@ class ContentConfig:
     """Include user-supplied tags in the item text (a brand-new item has none)."""
     centre: bool = True
     """Weight each rated item by the rating minus the user's mean (False: weight 1)."""
-
-    def __post_init__(self) -> None:
-        _check_fields(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
