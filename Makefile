@@ -3,7 +3,7 @@
 #   make test    lint, format check and pytest (browser tests too once _build/html exists)
 #   make lab     JupyterLab on 127.0.0.1: chapters/*.md as notebooks, .venv kernel
 #   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
-#   make bench   reclearn bench mf, ranking and cold-start: benchmarks/results/*, README table
+#   make bench   reclearn bench mf, ranking, cold-start, scale: benchmarks/results/*, README
 #   make student write the student edition (no solutions) to _build/student
 #   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
 
@@ -81,6 +81,7 @@ bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
 	$(BOOK_ENV) $(BIN)/reclearn bench mf
 	$(BOOK_ENV) $(BIN)/reclearn bench ranking
 	$(BOOK_ENV) $(BIN)/reclearn bench cold-start
+	$(BOOK_ENV) $(BIN)/reclearn bench scale
 
 # Classroom (see chapters/teaching.md): Otter Grader, offline, no Docker.
 SUBMISSIONS ?=

@@ -18,7 +18,7 @@ from pathlib import Path
 from reclearn import data
 from reclearn.describe import check_downloaded, dataset_table, describe
 
-BENCHMARKS = ("mf", "ranking", "cold-start")
+BENCHMARKS = ("mf", "ranking", "cold-start", "scale")
 OUT_HELP = (
     "output folder (default: benchmarks/results of the reclearn checkout when run from "
     "inside it, otherwise the current directory)"
@@ -118,7 +118,14 @@ def make_parser() -> argparse.ArgumentParser:
         "cold-start",
         "new items and new users: popularity, MF, content models and the hybrid",
     )
-    _bench_parser(kinds, "all", "mf, ranking and cold-start, one after the other", folds=True)
+    _bench_parser(
+        kinds,
+        "scale",
+        "MF fit time and peak memory at 1M and 5M synthetic ratings, 10k to 100k users",
+    )
+    _bench_parser(
+        kinds, "all", "mf, ranking, cold-start and scale, one after the other", folds=True
+    )
     return parser
 
 
@@ -285,6 +292,7 @@ def run_benchmark(name: str, options):
 
 def bench_module(name: str):
     """The module of benchmark ``name`` (``mf``, ``ranking`` or ``cold-start``)."""
-    from reclearn.bench import cold_start, mf, ranking
+    from reclearn.bench import cold_start, mf, ranking, scale
 
-    return {"mf": mf, "ranking": ranking, "cold-start": cold_start}[name]
+    modules = {"mf": mf, "ranking": ranking, "cold-start": cold_start, "scale": scale}
+    return modules[name]

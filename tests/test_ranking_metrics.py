@@ -173,3 +173,15 @@ def test_metrics_return_python_floats():
     assert all(type(f([1, 3], k=2)) is float for f in AT_K)
     assert type(auc([2], 3)) is float and type(reciprocal_rank([2])) is float
     assert metrics.RANKING_METRICS == ("hr", "ndcg", "precision", "recall", "map", "mrr", "auc")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_k_equals_a_stable_full_sort_with_ties_and_minus_infinity(seed):
+    from reclearn.base import top_k
+
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(-3, 4, size=(30, 25)).astype(float)
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    for k in range(1, 26):
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(top_k(scores, k), expected)

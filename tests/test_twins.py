@@ -23,9 +23,12 @@ FRAMEWORK = re.compile(r"\b(PyTorch|TensorFlow|torch|tf|Keras)\b")
 # torch name: tf name
 RENAMED = {"forward": "call", "TorchRecommender": "TFRecommender"}
 # What only TF needs, by module: Keras names a layer when it is built (torch names it
-# after the attribute), and Keras's Adam adds epsilon elsewhere, so TF brings its own.
+# after the attribute).
 TF_ONLY_ARGUMENTS = {"layers.py": {"embedding": ["name"], "dense": ["name"]}}
-TF_ONLY_NAMES = {"recommender.py": ["Adam"]}
+TF_ONLY_NAMES = {}
+# Methods a framework's optimiser protocol dictates: PyTorch's loop calls zero_grad and
+# step, Keras calls update_step; the maths they share is sparse_update_step.
+OWN_METHODS = {"Adam": {"__init__", "zero_grad", "step", "update_step"}}
 # Docstrings that describe where each framework puts its tensors.
 DEVICE_DOCSTRINGS = {
     "recommender.py": [
@@ -60,7 +63,8 @@ def _public(module: str, backend: str) -> dict[str, ast.AST]:
 
 
 def _methods(cls: ast.ClassDef) -> dict[str, ast.FunctionDef]:
-    methods = [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+    own = OWN_METHODS.get(cls.name, set())
+    methods = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name not in own]
     return {RENAMED.get(n.name, n.name): n for n in methods}
 
 

@@ -9,7 +9,11 @@ from reclearn.models.init import normal
 
 
 def embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
+    """An embedding whose table starts as ``initial``, shape (rows, k).
+
+    Its gradient is sparse (the rows a batch looked up), so the training loop's lazy
+    Adam moves only those rows.
+    """
     layer = keras.layers.Embedding(*initial.shape, name=name)
     layer.build()
     layer.embeddings.assign(initial)
@@ -34,8 +38,3 @@ def factor_embeddings(
         embedding(user_vectors, "user_embedding"),
         embedding(item_vectors, "item_embedding"),
     )
-
-
-def lookup(layer: keras.layers.Embedding, indices):
-    """Rows ``indices`` of the layer's table: (batch, k) for indices (batch,)."""
-    return layer(indices)

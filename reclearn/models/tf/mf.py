@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from reclearn.configs import MFConfig
-from reclearn.models.tf.layers import embedding, factor_embeddings, lookup
+from reclearn.models.tf.layers import embedding, factor_embeddings
 
 
 class MF(keras.Model):
@@ -47,10 +47,10 @@ class MF(keras.Model):
 
     def embed(self, users, items) -> tuple:
         """The parameters a batch touches: p_u, q_i (batch, k) and b_u, b_i (batch,)."""
-        p_u = lookup(self.user_embedding, users)
-        q_i = lookup(self.item_embedding, items)
-        b_u = ops.squeeze(lookup(self.user_bias, users), -1)
-        b_i = ops.squeeze(lookup(self.item_bias, items), -1)
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
+        b_u = ops.squeeze(self.user_bias(users), -1)
+        b_i = ops.squeeze(self.item_bias(items), -1)
         return p_u, q_i, b_u, b_i
 
     def call(self, users, items):
@@ -72,8 +72,8 @@ class MF(keras.Model):
 
     def score_all(self, users):
         """Predicted ratings of every item, shape (batch, num_items)."""
-        p_u = lookup(self.user_embedding, users)  # (batch, k)
-        b_u = lookup(self.user_bias, users)  # (batch, 1)
+        p_u = self.user_embedding(users)  # (batch, k)
+        b_u = self.user_bias(users)  # (batch, 1)
         b_i = ops.squeeze(self.item_bias.embeddings, -1)  # (num_items,)
         q = ops.transpose(self.item_embedding.embeddings)  # (k, num_items)
         return self.global_mean + b_u + b_i + p_u @ q

@@ -12,7 +12,7 @@ from keras import ops
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
 from reclearn.models.init import glorot, normal
-from reclearn.models.tf.layers import dense, embedding, factor_embeddings, lookup
+from reclearn.models.tf.layers import dense, embedding, factor_embeddings
 
 
 class FactorNetwork(keras.Model):
@@ -43,8 +43,8 @@ class FactorNetwork(keras.Model):
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = lookup(self.user_embedding, users)
-        q_i = lookup(self.item_embedding, items)
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
         return p_u, q_i
 
     def penalty(self, p_u, q_i):
@@ -202,10 +202,10 @@ class NeuMF(keras.Model):
 
     def embed(self, users, items) -> tuple:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
-        p_u = lookup(self.gmf_user_embedding, users)
-        q_i = lookup(self.gmf_item_embedding, items)
-        mlp_p_u = lookup(self.mlp_user_embedding, users)
-        mlp_q_i = lookup(self.mlp_item_embedding, items)
+        p_u = self.gmf_user_embedding(users)
+        q_i = self.gmf_item_embedding(items)
+        mlp_p_u = self.mlp_user_embedding(users)
+        mlp_q_i = self.mlp_item_embedding(items)
         return p_u, q_i, mlp_p_u, mlp_q_i
 
     def call(self, users, items):

@@ -106,8 +106,8 @@ def _logits(network: TwoTower, users, items, tokens, embedded) -> torch.Tensor:
     q_i = encoder.projection(pooled)
     if network.config.item_ids:
         gate = network.has_id[items].unsqueeze(-1)
-        q_i = q_i + network.item_embedding.weight.index_select(0, items) * gate
-    p_u = network.user_embedding.weight.index_select(0, users)
+        q_i = q_i + network.item_embedding(items) * gate
+    p_u = network.user_embedding(users)
     return (p_u * q_i).sum(dim=-1)
 
 

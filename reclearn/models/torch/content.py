@@ -113,12 +113,12 @@ class TwoTower(nn.Module):
         q_i = self.encoder(self.tokens[items])
         if self.config.item_ids:
             gate = self.has_id[items] if keep_id is None else self.has_id[items] * keep_id
-            q_i = q_i + self.item_embedding.weight.index_select(0, items) * gate.unsqueeze(-1)
+            q_i = q_i + self.item_embedding(items) * gate.unsqueeze(-1)
         return q_i
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits of an interaction, shape (batch,), for index tensors of shape (batch,)."""
-        p_u = self.user_embedding.weight.index_select(0, users)
+        p_u = self.user_embedding(users)
         return (p_u * self.item_vectors(items)).sum(dim=-1)
 
     def penalty(self, p_u, q_i) -> torch.Tensor:
@@ -133,7 +133,7 @@ class TwoTower(nn.Module):
         keep_id: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Mean binary cross-entropy of the logits plus l2 times the penalty."""
-        p_u = self.user_embedding.weight.index_select(0, users)
+        p_u = self.user_embedding(users)
         q_i = self.item_vectors(items, keep_id)
         logits = (p_u * q_i).sum(dim=-1)
         loss = (F.softplus(logits) - labels * logits).mean()

@@ -10,8 +10,12 @@ from reclearn.models.init import normal
 
 
 def embedding(initial: np.ndarray) -> nn.Embedding:
-    """An embedding whose table starts as ``initial``, shape (rows, k)."""
-    layer = nn.Embedding(*initial.shape)
+    """An embedding whose table starts as ``initial``, shape (rows, k).
+
+    Its gradient is sparse (the rows a batch looked up), so the training loop's lazy
+    Adam moves only those rows.
+    """
+    layer = nn.Embedding(*initial.shape, sparse=True)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(initial))
     return layer
@@ -33,9 +37,3 @@ def factor_embeddings(
     user_vectors = normal(rng, std, (num_users, k))
     item_vectors = normal(rng, std, (num_items, k))
     return embedding(user_vectors), embedding(item_vectors)
-
-
-def lookup(layer: nn.Embedding, indices: torch.Tensor) -> torch.Tensor:
-    """Rows ``indices`` of the layer's table: (batch, k) for indices (batch,)."""
-    # Same as layer(indices), with a backward pass twice as fast on CPU.
-    return layer.weight.index_select(0, indices)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from reclearn.configs import MFConfig
-from reclearn.models.torch.layers import embedding, factor_embeddings, lookup
+from reclearn.models.torch.layers import embedding, factor_embeddings
 
 
 class MF(nn.Module):
@@ -47,10 +47,10 @@ class MF(nn.Module):
 
     def embed(self, users, items) -> tuple:
         """The parameters a batch touches: p_u, q_i (batch, k) and b_u, b_i (batch,)."""
-        p_u = lookup(self.user_embedding, users)
-        q_i = lookup(self.item_embedding, items)
-        b_u = lookup(self.user_bias, users).squeeze(-1)
-        b_i = lookup(self.item_bias, items).squeeze(-1)
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
+        b_u = self.user_bias(users).squeeze(-1)
+        b_i = self.item_bias(items).squeeze(-1)
         return p_u, q_i, b_u, b_i
 
     def forward(self, users, items) -> torch.Tensor:
@@ -72,8 +72,8 @@ class MF(nn.Module):
 
     def score_all(self, users) -> torch.Tensor:
         """Predicted ratings of every item, shape (batch, num_items)."""
-        p_u = lookup(self.user_embedding, users)  # (batch, k)
-        b_u = lookup(self.user_bias, users)  # (batch, 1)
+        p_u = self.user_embedding(users)  # (batch, k)
+        b_u = self.user_bias(users)  # (batch, 1)
         b_i = self.item_bias.weight.squeeze(-1)  # (num_items,)
         q = self.item_embedding.weight.T  # (k, num_items)
         return self.global_mean + b_u + b_i + p_u @ q

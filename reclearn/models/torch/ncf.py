@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from reclearn.configs import BPRConfig, GMFConfig, MLPConfig, NeuMFConfig, NeuralCFConfig
 from reclearn.models.init import glorot, normal
-from reclearn.models.torch.layers import dense, embedding, factor_embeddings, lookup
+from reclearn.models.torch.layers import dense, embedding, factor_embeddings
 
 
 class FactorNetwork(nn.Module):
@@ -44,8 +44,8 @@ class FactorNetwork(nn.Module):
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: p_u, q_i of shape (batch, k)."""
-        p_u = lookup(self.user_embedding, users)
-        q_i = lookup(self.item_embedding, items)
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
         return p_u, q_i
 
     def penalty(self, p_u, q_i) -> torch.Tensor:
@@ -200,10 +200,10 @@ class NeuMF(nn.Module):
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The vectors a batch touches: GMF's p_u, q_i and the MLP's p'_u, q'_i."""
-        p_u = lookup(self.gmf_user_embedding, users)
-        q_i = lookup(self.gmf_item_embedding, items)
-        mlp_p_u = lookup(self.mlp_user_embedding, users)
-        mlp_q_i = lookup(self.mlp_item_embedding, items)
+        p_u = self.gmf_user_embedding(users)
+        q_i = self.gmf_item_embedding(items)
+        mlp_p_u = self.mlp_user_embedding(users)
+        mlp_q_i = self.mlp_item_embedding(items)
         return p_u, q_i, mlp_p_u, mlp_q_i
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -268,10 +268,9 @@ class BPRMF(FactorNetwork):
 
     def embed(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """p_u of shape (batch, k); q_i of shape items.shape + (k,); b_i of items.shape."""
-        p_u = self.user_embedding.weight.index_select(0, users)
-        flat = items.reshape(-1)
-        q_i = self.item_embedding.weight.index_select(0, flat).reshape(*items.shape, -1)
-        b_i = self.item_bias.weight.index_select(0, flat).reshape(items.shape)
+        p_u = self.user_embedding(users)
+        q_i = self.item_embedding(items)
+        b_i = self.item_bias(items).squeeze(-1)
         return p_u, q_i, b_i
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
