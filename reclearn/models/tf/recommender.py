@@ -111,7 +111,6 @@ def fit_network(
     order_rng = rng(config.seed, Stream.BATCH_ORDER)
     optimizer = Adam(learning_rate=config.learning_rate, epsilon=config.adam_epsilon)
 
-    @tf.function(reduce_retracing=True)
     def step(tensors, batch):
         with tf.GradientTape() as tape:
             loss = network.objective(**{n: tf.gather(t, batch) for n, t in tensors.items()})
@@ -129,6 +128,9 @@ def fit_network(
             epoch_arrays = arrays(epoch) if callable(arrays) else arrays
             tensors = {name: tf.constant(a) for name, a in epoch_arrays.items()}
             size = len(next(iter(epoch_arrays.values())))
+        if epoch == 0:  # traced once per fit, for batches of any length
+            signature = [_rows_of_any_count(tensors), tf.TensorSpec([None], tf.int64)]
+            step = tf.function(step, input_signature=signature)
         order = tf.constant(order_rng.permutation(size))
         total = 0.0
         for start in range(0, size, config.batch_size):
@@ -167,6 +169,11 @@ def set_network_arrays(network: keras.Model, arrays: dict[str, np.ndarray]) -> N
         raise ValueError(f"weight names differ: expected {sorted(ours)}, got {sorted(arrays)}")
     for variable in network.weights:
         variable.assign(arrays[_name(variable)])
+
+
+def _rows_of_any_count(tensors: dict) -> dict:
+    """Specs of the training arrays for ``tf.function``: their dtypes, any length."""
+    return {name: tf.TensorSpec([None, *t.shape[1:]], t.dtype) for name, t in tensors.items()}
 
 
 def _name(variable) -> str:

@@ -68,7 +68,7 @@ class Adam:
         """Lazy Adam: update the rows of ``variable`` (and their moments) that the
         sparse ``gradient`` holds, summing repeated rows first."""
         step = self.iterations + 1
-        rows, position = torch.unique(gradient._indices()[0], return_inverse=True)
+        rows, position = _unique(gradient._indices()[0], len(variable))
         g = gradient._values().new_zeros(len(rows), variable.shape[1])
         g.index_add_(0, position, gradient._values())
         m, v = self.moments[variable]
@@ -184,6 +184,15 @@ def set_network_arrays(network: torch.nn.Module, arrays: dict[str, np.ndarray]) 
                 module.weight.copy_(torch.as_tensor(arrays[f"{name}.kernel"].T))
                 if module.bias is not None:
                     module.bias.copy_(torch.as_tensor(arrays[f"{name}.bias"]))
+
+
+def _unique(indices: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.unique(indices, return_inverse=True)`` for indices below ``size``, by
+    counting (several times faster on a CPU than sorting)."""
+    rows = torch.bincount(indices, minlength=size).nonzero().squeeze(1)
+    position = torch.empty(size, dtype=torch.int64, device=indices.device)
+    position[rows] = torch.arange(len(rows), device=indices.device)
+    return rows, position[indices]
 
 
 def _tensor(indices: np.ndarray, device) -> torch.Tensor:
