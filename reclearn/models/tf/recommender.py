@@ -40,7 +40,8 @@ class Adam(keras.optimizers.Adam):
     seen rows). Embedding tables: their gradient holds only the rows a batch looked up;
     repeated rows are summed, then only those rows and their moments move, by the rule
     of PyTorch's ``SparseAdam`` (written out in both twins; PyTorch's own runs several
-    times slower on a CPU). A step then costs the same whatever the number of users.
+    times slower on a CPU). A step then updates as many rows as its batch looked up,
+    however many users and items there are.
     """
 
     def update_step(self, gradient, variable, learning_rate):
