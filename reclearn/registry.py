@@ -43,11 +43,13 @@ SURPRISE_MODELS = {
     "surprise-slopeone": "SlopeOne",
 }
 
-# name -> class in reclearn/baselines.py (NumPy/SciPy ranking models, any backend)
+# name -> class in reclearn/baselines.py (ranking models on NumPy/SciPy/implicit, any
+# backend)
 SIMPLE_MODELS = {
     "pop": "PopularityRecommender",
     "itemknn": "ItemKNNRecommender",
     "ease": "EASERecommender",
+    "als": "ALSRecommender",
 }
 
 # Models that read item content: they take ``content=item_content(...)``; content-tfidf
@@ -65,7 +67,7 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
 
     Args:
         name: A deep model (``"mf"``), a Surprise baseline (``"surprise-svd"``, ...) or a
-            NumPy ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``); see
+            ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``, ``"als"``); see
             :func:`available_models`.
         backend: ``"torch"`` or ``"tf"`` for deep models; ignored by the baselines.
         **options: Fields of the model's config (e.g. ``num_factors=64, epochs=30``);
@@ -117,7 +119,8 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
 
 
 def _build_simple(name: str, options: dict) -> Recommender:
-    """A NumPy ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``) with checked options."""
+    """A ranking baseline of ``reclearn.baselines`` (``"ease"``, ``"als"``, ...), options
+    checked."""
     import inspect
 
     from reclearn import baselines
