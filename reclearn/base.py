@@ -372,7 +372,7 @@ def _check_patience(config, validation) -> None:
     patience = getattr(config, "patience", 0)
     if patience and validation is None and not config.validation_fraction:
         raise ValueError(
-            f"patience={patience} stops training on the validation RMSE, but fit got "
+            f"patience={patience} stops training on a validation metric, but fit got "
             "no validation frame and validation_fraction=0: pass validation=..., set "
             "validation_fraction (e.g. 0.1) or set patience=0"
         )

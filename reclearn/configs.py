@@ -82,7 +82,8 @@ class TrainConfig(CheckedConfig):
     validation_fraction: float = 0.0
     """If positive and no validation frame is passed, hold out this fraction of train."""
     patience: int = 0
-    """Stop after this many epochs without a better validation RMSE (0: never stop)."""
+    """Stop after this many epochs without a better validation RMSE (NDCG@10 for ranking
+    models; 0: never stop)."""
     verbose: bool = True
     """Show a progress bar (one final line when output is not a terminal)."""
 
@@ -156,10 +157,11 @@ class ImplicitConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.patience or self.validation_fraction:
+        if self.validation_fraction:
             raise ValueError(
-                "implicit models do not monitor a validation RMSE: "
-                "leave patience and validation_fraction at 0"
+                "implicit models watch NDCG@10 on a validation frame passed to fit "
+                "(e.g. split.leave_last_out(train)), not on a random fraction: leave "
+                f"validation_fraction at 0, got {self.validation_fraction:g}"
             )
 
 

@@ -119,7 +119,12 @@ CONFIG_CASES = [
     ("gmf", {"replace": "yes"}, TypeError, ["replace must be True or False", "'yes'"]),
     ("gmf", {"threshold": float("nan")}, ValueError, ["threshold", "nan"]),
     ("neumf", {"alpha": 1.5}, ValueError, ["alpha must be in [0, 1]", "1.5"]),
-    ("bpr-mf", {"patience": 2}, ValueError, ["implicit models", "patience"]),
+    (
+        "bpr-mf",
+        {"validation_fraction": 0.1},
+        ValueError,
+        ["implicit models", "validation_fraction", "0.1", "leave_last_out"],
+    ),
     ("content-cnn", {"kernel_size": 4}, ValueError, ["kernel_size", "odd", "4"]),
     ("content-bag", {"encoder": "rnn"}, ValueError, ["encoder must be 'cnn'", "'rnn'"]),
     ("content-cnn", {"max_tokens": 0}, ValueError, ["max_tokens", "0"]),

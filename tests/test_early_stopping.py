@@ -1,4 +1,5 @@
-"""Early stopping halts on a rising validation RMSE and keeps the best epoch's weights."""
+"""Early stopping halts on a rising validation RMSE (falling NDCG@10 for ranking models)
+and keeps the best epoch's weights; an epoch callback sees every epoch and can stop."""
 
 import numpy as np
 import pandas as pd
@@ -6,6 +7,7 @@ import pytest
 
 import reclearn
 from reclearn import metrics, split
+from reclearn.evaluate import evaluate_ranking
 
 
 def monitored_rmse(model, val) -> float:
@@ -71,3 +73,41 @@ def test_validation_rows_with_unknown_ids_are_left_out_of_monitoring(frames):
     assert monitored_rmse(model, val) == pytest.approx(
         min(h["val_rmse"] for h in model.history), abs=1e-6
     )
+
+
+@pytest.fixture(scope="module")
+def last_out():
+    dataset = reclearn.make_synthetic(num_users=80, num_items=40, density=0.25, seed=0)
+    return split.leave_last_out(dataset.ratings)
+
+
+RANKING = {"num_factors": 8, "epochs": 6, "batch_size": 256, "verbose": False}
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_ranking_models_keep_the_epoch_of_best_validation_ndcg(last_out, backend):
+    train, val = last_out
+    model = reclearn.build("bpr-mf", backend, **RANKING, patience=2)
+    records = []
+    model.epoch_callback = records.append
+    model.fit(train, validation=val)
+    assert records == model.history
+    ndcg = [h["val_ndcg"] for h in model.history]
+    final = evaluate_ranking(model, train, val, metrics=["ndcg"]).summary["ndcg@10"]
+    assert final == pytest.approx(max(ndcg), abs=1e-9)
+
+
+class Stop(Exception):
+    """Raised by the test's callback."""
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_an_epoch_callback_that_raises_stops_training(last_out, backend):
+    def stop_at_two(record):
+        if record["epoch"] == 2:
+            raise Stop
+
+    model = reclearn.build("mf", backend, epochs=5, verbose=False)
+    model.epoch_callback = stop_at_two
+    with pytest.raises(Stop):
+        model.fit(last_out[0])

@@ -212,7 +212,7 @@ def test_build_knows_every_deep_cf_model():
         (GMFConfig, {"num_negatives": 0}, "num_negatives .* at least 1, got 0"),
         (GMFConfig, {"replace": "yes"}, "replace must be True or False"),
         (NeuMFConfig, {"alpha": 1.5}, r"alpha must be in \[0, 1\]"),
-        (BPRConfig, {"patience": 2}, "implicit models do not monitor a validation RMSE"),
+        (BPRConfig, {"validation_fraction": 0.1}, "implicit models watch NDCG@10 on a"),
         (BPRConfig, {"l2": -1}, "l2 must be non-negative"),
     ],
 )

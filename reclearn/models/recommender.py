@@ -57,6 +57,9 @@ class NetworkRecommender(Recommender):
     config_class = TrainConfig
     network_class: type | None = None
     """The network this model trains, set by each backend's model class."""
+    epoch_callback = None
+    """If set, called with each epoch's history record (pre-training aside); it may raise
+    to stop training. :func:`reclearn.tune.tune` sets it to report to Optuna."""
 
     def __init_subclass__(cls, name: str = "", config: type | None = None, **kwargs):
         """``class GMFRecommender(ImplicitRecommender, name="gmf", config=GMFConfig)``
@@ -88,7 +91,7 @@ class NetworkRecommender(Recommender):
         """The network on ``self.device``, ready to run."""
         return network
 
-    def _fit_network(self, network, arrays, config, monitor=None, desc: str = ""):
+    def _fit_network(self, network, arrays, config, monitor=None, callback=None, desc=""):
         """Train ``network`` with the backend's ``fit_network``; returns the history."""
         raise TypeError(f"{type(self).__name__} has no training loop")
 
@@ -227,7 +230,11 @@ class RatingRecommender(NetworkRecommender):
 
         watch = validation is not None and len(validation.ratings) > 0
         self.history = self._fit_network(
-            self.network, arrays, config, monitor=monitor if watch else None
+            self.network,
+            arrays,
+            config,
+            monitor=monitor if watch else None,
+            callback=self.epoch_callback,
         )
 
 
@@ -257,6 +264,9 @@ class ImplicitRecommender(NetworkRecommender, config=ImplicitConfig):
     Positives are the training ratings kept by ``sampling.implicit(train, threshold)``;
     negatives are drawn afresh every epoch among the items a user has no positive with.
     Scores are logits (unclipped); unknown users get the items with most positives.
+    Given a validation frame, training watches NDCG@10 (full ranking) on its positives
+    every epoch, keeps the best epoch and stops after ``patience`` epochs without a
+    better one.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -267,7 +277,10 @@ class ImplicitRecommender(NetworkRecommender, config=ImplicitConfig):
 
     def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
         positives = self._positives(data)
-        self.network = self._train(self._make_network, self.config, positives)
+        monitor = self._ndcg_monitor(data, validation)
+        self.network = self._train(
+            self._make_network, self.config, positives, monitor, self.epoch_callback
+        )
 
     def _positives(self, data: TrainingData):
         """The training positives; also sets the popularity fallback of ``_biases``."""
@@ -284,11 +297,19 @@ class ImplicitRecommender(NetworkRecommender, config=ImplicitConfig):
         self._item_bias = np.log1p(popularity).astype(np.float64)
         return positives
 
-    def _train(self, make_network, config: ImplicitConfig, positives, desc: str = ""):
+    def _train(
+        self,
+        make_network,
+        config: ImplicitConfig,
+        positives,
+        monitor=None,
+        callback=None,
+        desc: str = "",
+    ):
         """A network made by ``make_network(num_users, num_items, generator)`` and
         trained on ``positives`` with ``config``; its history goes to ``self.history``."""
         shape = (positives.num_users, positives.num_items)
-        network = self._new_network(make_network, *shape, config.seed)
+        network = self.network = self._new_network(make_network, *shape, config.seed)
         arrays = epoch_sampler(
             positives,
             config.num_negatives,
@@ -296,8 +317,34 @@ class ImplicitRecommender(NetworkRecommender, config=ImplicitConfig):
             seed=config.seed,
             pairwise=self.pairwise,
         )
-        self.history = self._fit_network(network, arrays, config, desc=desc)
+        self.history = self._fit_network(network, arrays, config, monitor, callback, desc)
         return network
+
+    def _ndcg_monitor(self, data: TrainingData, validation: TrainingData | None):
+        """A monitor of NDCG@10 (full ranking) on the validation positives not seen in
+        ``data``, for ``fit_network``; None without such rows."""
+        from reclearn.evaluate import full_protocol
+        from reclearn.sampling import PositiveSets
+
+        if validation is None:
+            return None
+        threshold = self.config.threshold
+        kept = np.ones(len(validation.users), dtype=bool)
+        if threshold is not None:
+            kept = validation.ratings >= threshold
+        seen = PositiveSets(data.users, data.items, data.num_users, data.num_items)
+        kept[kept] = ~seen.contains(validation.users[kept], validation.items[kept])
+        users, items = validation.users[kept], validation.items[kept]
+        if not len(users):
+            return None
+
+        def monitor() -> dict:
+            ndcg = full_protocol(
+                self._score_users, users, items, seen, self.item_known, 10, ["ndcg"]
+            )
+            return {"val_ndcg": float(ndcg.mean())}
+
+        return monitor
 
     def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
         """(0, zeros, log(1 + positives per item)): unknown users get popular items."""
@@ -353,7 +400,10 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
                 network.load_pretrained(*towers, self.config.alpha)
                 return network
 
-        self.network = self._train(make_network, self.config, positives)
+        monitor = self._ndcg_monitor(data, validation)
+        self.network = self._train(
+            make_network, self.config, positives, monitor, self.epoch_callback
+        )
 
 
 class BPRRecommender(ImplicitRecommender, name="bpr-mf", config=BPRConfig):
@@ -425,7 +475,13 @@ class TwoTowerRecommender(
             seed=config.seed,
             id_dropout=config.id_dropout if config.item_ids else 0.0,
         )
-        self.history = self._fit_network(self.network, arrays, config)
+        self.history = self._fit_network(
+            self.network,
+            arrays,
+            config,
+            monitor=self._ndcg_monitor(data, validation),
+            callback=self.epoch_callback,
+        )
 
     def _state(self) -> dict[str, np.ndarray]:
         return {

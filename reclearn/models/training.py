@@ -1,4 +1,5 @@
-"""What both training loops check after every epoch: that training has not diverged.
+"""What both training loops check after every epoch: that training has not diverged, and
+which epoch is best on validation data.
 
 Introduced in chapter "Matrix factorization".
 """
@@ -9,6 +10,19 @@ import math
 
 DIVERGENCE_FACTOR = 100.0
 """An epoch's mean loss this many times the loss before training counts as diverged."""
+
+
+VALIDATION_SIGNS = {"val_rmse": 1.0, "val_ndcg": -1.0}
+"""Validation metrics early stopping watches: +1 lower is better, -1 higher is better."""
+
+
+def validation_loss(record: dict) -> float | None:
+    """What early stopping minimises in an epoch's record (``val_rmse``, or minus
+    ``val_ndcg``); None when the record has neither."""
+    for name, sign in VALIDATION_SIGNS.items():
+        if name in record:
+            return sign * record[name]
+    return None
 
 
 class TrainingDiverged(RuntimeError):

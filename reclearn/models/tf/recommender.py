@@ -20,7 +20,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.tf.content import TwoTower
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
-from reclearn.models.training import check_loss
+from reclearn.models.training import check_loss, validation_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
 
@@ -85,6 +85,7 @@ def fit_network(
     *,
     device,
     monitor=None,
+    callback=None,
     desc: str = "train",
 ) -> list[dict]:
     """Minimise ``network.objective(**batch)`` with Adam over shuffled index batches.
@@ -97,7 +98,10 @@ def fit_network(
         config: Epochs, batch size, learning rate, Adam epsilon, seed, patience.
         device: Unused (TensorFlow places tensors itself); kept for the twin's signature.
         monitor: Called after each epoch; returns a dict of metrics. If it has
-            ``val_rmse``, the best epoch's weights are kept and ``patience`` applies.
+            ``val_rmse`` (or ``val_ndcg``, higher is better), the best epoch's weights
+            are kept and ``patience`` applies.
+        callback: Called with each epoch's record, monitor's metrics included; it may
+            raise to stop training (``reclearn.tune`` raises ``optuna.TrialPruned``).
         desc: Label of the progress bar.
 
     Returns:
@@ -144,9 +148,12 @@ def fit_network(
         record.update(monitor() if monitor else {})
         history.append(record)
         bar.set_postfix(**{k: v for k, v in record.items() if k != "epoch"})
-        if "val_rmse" in record:
-            if record["val_rmse"] < best:
-                best, stale = record["val_rmse"], 0
+        if callback:
+            callback(record)
+        score = validation_loss(record)
+        if score is not None:
+            if score < best:
+                best, stale = score, 0
                 best_state = network.get_weights()
             else:
                 stale += 1
@@ -201,9 +208,17 @@ class TFRecommender(shared.NetworkRecommender):
     def _place(self, network: keras.Model) -> keras.Model:
         return network
 
-    def _fit_network(self, network, arrays, config, monitor=None, desc: str = ""):
+    def _fit_network(self, network, arrays, config, monitor=None, callback=None, desc=""):
         desc = f"{desc or self.name} ({BACKEND})"
-        return fit_network(network, arrays, config, device=self.device, monitor=monitor, desc=desc)
+        return fit_network(
+            network,
+            arrays,
+            config,
+            device=self.device,
+            monitor=monitor,
+            callback=callback,
+            desc=desc,
+        )
 
     def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self.network(tf.constant(users), tf.constant(items)).numpy()

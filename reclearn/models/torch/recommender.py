@@ -19,7 +19,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.torch.content import TwoTower
 from reclearn.models.torch.mf import MF
 from reclearn.models.torch.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
-from reclearn.models.training import check_loss
+from reclearn.models.training import check_loss, validation_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
 
@@ -91,6 +91,7 @@ def fit_network(
     *,
     device,
     monitor=None,
+    callback=None,
     desc: str = "train",
 ) -> list[dict]:
     """Minimise ``network.objective(**batch)`` with Adam over shuffled index batches.
@@ -103,7 +104,10 @@ def fit_network(
         config: Epochs, batch size, learning rate, Adam epsilon, seed, patience.
         device: Where the tensors live.
         monitor: Called after each epoch; returns a dict of metrics. If it has
-            ``val_rmse``, the best epoch's weights are kept and ``patience`` applies.
+            ``val_rmse`` (or ``val_ndcg``, higher is better), the best epoch's weights
+            are kept and ``patience`` applies.
+        callback: Called with each epoch's record, monitor's metrics included; it may
+            raise to stop training (``reclearn.tune`` raises ``optuna.TrialPruned``).
         desc: Label of the progress bar.
 
     Returns:
@@ -143,9 +147,12 @@ def fit_network(
         record.update(monitor() if monitor else {})
         history.append(record)
         bar.set_postfix(**{k: v for k, v in record.items() if k != "epoch"})
-        if "val_rmse" in record:
-            if record["val_rmse"] < best:
-                best, stale = record["val_rmse"], 0
+        if callback:
+            callback(record)
+        score = validation_loss(record)
+        if score is not None:
+            if score < best:
+                best, stale = score, 0
                 best_state = copy.deepcopy(network.state_dict())
             else:
                 stale += 1
@@ -219,9 +226,17 @@ class TorchRecommender(shared.NetworkRecommender):
     def _place(self, network: torch.nn.Module) -> torch.nn.Module:
         return network.to(self.device).eval()
 
-    def _fit_network(self, network, arrays, config, monitor=None, desc: str = ""):
+    def _fit_network(self, network, arrays, config, monitor=None, callback=None, desc=""):
         desc = f"{desc or self.name} ({BACKEND})"
-        return fit_network(network, arrays, config, device=self.device, monitor=monitor, desc=desc)
+        return fit_network(
+            network,
+            arrays,
+            config,
+            device=self.device,
+            monitor=monitor,
+            callback=callback,
+            desc=desc,
+        )
 
     @torch.no_grad()
     def _forward(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
