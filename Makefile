@@ -4,6 +4,7 @@
 #   make lab     JupyterLab on 127.0.0.1: chapters/*.md as notebooks, .venv kernel
 #   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
 #   make bench   reclearn bench mf, ranking, cold-start, scale: benchmarks/results/*, README
+#   make tune    reclearn tune every model, same budget: benchmarks/tuned/<dataset>/*.json
 #   make student write the student edition (no solutions) to _build/student
 #   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
 
@@ -20,8 +21,8 @@ STAMP  := $(VENV)/.installed
 # Quieter TensorFlow, one-line progress in the static HTML.
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
-.PHONY: help venv book test lint format bench assignments student grade clean distclean \
-	chromium kernel lab
+.PHONY: help venv book test lint format bench tune assignments student grade clean \
+	distclean chromium kernel lab
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +83,21 @@ bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
 	$(BOOK_ENV) $(BIN)/reclearn bench ranking
 	$(BOOK_ENV) $(BIN)/reclearn bench cold-start
 	$(BOOK_ENV) $(BIN)/reclearn bench scale
+
+# Every model gets the same budget of trials on validation data (reclearn tune --help);
+# deep models once per backend. E.g. make tune TUNE_TRIALS=10 TUNE_MODELS="ease als".
+TUNE_TRIALS ?= 40
+TUNE_DATASET ?= ml-latest-small
+TUNE_MODELS ?= surprise-svd surprise-svdpp surprise-knnbaseline itemknn ease als \
+	content-tfidf
+TUNE_DEEP ?= mf neuralcf bpr-mf gmf mlp neumf content-cnn content-bag hybrid
+TUNE_BACKENDS ?= torch tf
+TUNE := $(BOOK_ENV) $(BIN)/reclearn tune --dataset $(TUNE_DATASET) --trials $(TUNE_TRIALS)
+
+tune: $(STAMP)  ## tune every model with TUNE_TRIALS trials: benchmarks/tuned/<dataset>/
+	for model in $(TUNE_MODELS); do $(TUNE) $$model; done
+	for model in $(TUNE_DEEP); do for backend in $(TUNE_BACKENDS); do \
+	  $(TUNE) $$model --backend $$backend; done; done
 
 # Classroom (see chapters/teaching.md): Otter Grader, offline, no Docker.
 SUBMISSIONS ?=

@@ -1,7 +1,8 @@
-"""The ``reclearn`` command: data sets, their statistics and the benchmarks.
+"""The ``reclearn`` command: data sets, their statistics, the benchmarks and tuning.
 
-``reclearn datasets``, ``reclearn stats NAME``, ``reclearn download NAME`` and
-``reclearn bench mf|ranking|cold-start|scale|all``; ``reclearn COMMAND --help`` for each. Also
+``reclearn datasets``, ``reclearn stats NAME``, ``reclearn download NAME``,
+``reclearn bench mf|ranking|cold-start|scale|all`` and ``reclearn tune MODEL``;
+``reclearn COMMAND --help`` for each. Also
 run as ``python -m reclearn``. A missing or malformed argument prints the usage and
 exits with status 2; other errors print one line and exit with status 1. ``bench``
 checks its arguments, models and output folder before any work starts.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -124,6 +126,7 @@ def make_parser() -> argparse.ArgumentParser:
         "MF fit time and peak memory at 1M and 5M synthetic ratings, 10k to 100k users",
     )
     _bench_parser(kinds, "all", "mf, ranking and cold-start, one after the other", folds=True)
+    _tune_parser(commands)
     return parser
 
 
@@ -189,6 +192,55 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
             help=f"models to run (default: all): {', '.join(labels)}",
         )
     sub.set_defaults(handler=cmd_bench, benchmark=name)
+
+
+def _tune_parser(commands) -> None:
+    from reclearn.bench import DEFAULT_DATASET
+    from reclearn.search_spaces import SEARCH_SPACES
+    from reclearn.tune import OBJECTIVES
+
+    sub = _command(
+        commands,
+        "tune",
+        "tune a model's options on validation data (Optuna), write them to JSON",
+        "Search a model's options with Optuna on validation data carved from the "
+        "training part of the benchmark that reports it (never its test rows) and write "
+        "the best ones, the budget and the validation score to "
+        "<out>/<dataset>/<model>[-<backend>].json. One line per trial goes to stderr.",
+        cmd_tune,
+    )
+    sub.add_argument(
+        "model",
+        choices=list(SEARCH_SPACES),
+        metavar="MODEL",
+        help=f"one of {', '.join(SEARCH_SPACES)}",
+    )
+    sub.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        help=f"data set name ({DEFAULT_DATASET}); 'synthetic' for a fast run",
+    )
+    sub.add_argument("--trials", type=_integer(1), metavar="N", help="number of trials")
+    sub.add_argument(
+        "--timeout", type=_integer(1), metavar="S", help="stop starting trials after S s"
+    )
+    sub.add_argument("--objective", choices=OBJECTIVES, help="default: the model's own")
+    sub.add_argument(
+        "--backend", choices=("torch", "tf"), default="torch", help="of deep models (torch)"
+    )
+    sub.add_argument("--seed", type=_integer(0), default=0, help="seed of sampler and splits (0)")
+    sub.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage to save and resume the study, e.g. sqlite:///study.db",
+    )
+    sub.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: benchmarks/tuned of the reclearn checkout when run "
+        "from inside it, otherwise the current directory)",
+    )
 
 
 def _integer(low: int):
@@ -294,3 +346,104 @@ def bench_module(name: str):
 
     modules = {"mf": mf, "ranking": ranking, "cold-start": cold_start, "scale": scale}
     return modules[name]
+
+
+# --- tune ------------------------------------------------------------------------------
+
+
+def cmd_tune(args) -> int:
+    import time
+
+    from reclearn import bench
+    from reclearn.registry import CONTENT_MODELS
+    from reclearn.tune import benchmark_train, check_arguments, tune
+
+    if args.trials is None and args.timeout is None:
+        raise ValueError("give a budget: --trials N, --timeout S, or both")
+    check_arguments(args.model, args.backend, args.objective, args.trials, args.timeout)
+    bench.BenchOptions(dataset=args.dataset).check()
+    folder = bench.writable_folder(tuned_folder(args.out) / args.dataset)
+    dataset = data.load_dataset(args.dataset)
+    train, described = benchmark_train(dataset.ratings, args.model, args.seed)
+    content = None
+    if args.model in CONTENT_MODELS:
+        from reclearn.content import item_content
+
+        content = item_content(dataset.items, dataset.tags)
+    start = time.perf_counter()
+    result = tune(
+        args.model,
+        train,
+        backend=args.backend,
+        objective=args.objective,
+        trials=args.trials,
+        timeout=args.timeout,
+        seed=args.seed,
+        storage=args.storage,
+        content=content,
+    )
+    seconds = time.perf_counter() - start
+    record = tuned_record(result, args, described, seconds)
+    label = f"{args.model}-{result.backend}" if result.backend else args.model
+    path = folder / f"{label}.json"
+    bench.write_atomic(path, json.dumps(record, indent=2) + "\n")
+    print(json.dumps(result.best_options))
+    print(
+        f"{label} on {args.dataset}: validation {result.objective} {result.best_value:.4f} "
+        f"after {result.num_complete} complete and {result.num_pruned} pruned trial(s) "
+        f"in {seconds:.0f} s; wrote {path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def tuned_folder(out: Path | None) -> Path:
+    """``out``, or ``benchmarks/tuned`` of the checkout when run inside it, or the
+    current directory."""
+    from reclearn.bench import repo_results
+
+    if out is not None:
+        return Path(out)
+    results = repo_results()
+    return results.parent / "tuned" if results is not None else Path.cwd()
+
+
+def tuned_record(result, args, train: str, seconds: float) -> dict:
+    """What ``reclearn tune`` writes: options, budget, score, versions, machine."""
+    from importlib import metadata
+
+    from reclearn import __version__, bench
+    from reclearn.tune import VALIDATION_FRACTION
+
+    carved = (
+        f"random {VALIDATION_FRACTION:g} of it (split.random_split, seed={args.seed})"
+        if result.objective == "rmse"
+        else "each user's latest rating of it (split.leave_last_out)"
+    )
+    versions = {"reclearn": __version__}
+    packages = {"tensorflow": "tensorflow-cpu", "surprise": "scikit-surprise"}
+    for name in ("optuna", "numpy", "torch", "tensorflow", "keras", "surprise", "implicit"):
+        try:  # from the installed metadata: importing TensorFlow takes seconds
+            versions[name] = metadata.version(packages.get(name, name))
+        except metadata.PackageNotFoundError:
+            versions[name] = "n/a"
+    return {
+        "model": result.name,
+        "backend": result.backend,
+        "dataset": args.dataset,
+        "objective": result.objective,
+        "budget": {"trials": args.trials, "timeout_s": args.timeout},
+        "seed": args.seed,
+        "tuned_on": train,
+        "validation": carved,
+        "validation_score": result.best_value,
+        "best_options": result.best_options,
+        "trials": {
+            "complete": result.num_complete,
+            "pruned": result.num_pruned,
+            "total": len(result.trials),
+        },
+        "wall_s": round(seconds, 1),
+        "versions": versions,
+        "machine": bench.machine(),
+    }
