@@ -361,7 +361,7 @@ def cmd_tune(args) -> int:
     if args.trials is None and args.timeout is None:
         raise ValueError("give a budget: --trials N, --timeout S, or both")
     check_arguments(args.model, args.backend, args.objective, args.trials, args.timeout)
-    bench.BenchOptions(dataset=args.dataset).check()
+    bench.check_dataset(args.dataset)
     folder = bench.writable_folder(tuned_folder(args.out) / args.dataset)
     dataset = data.load_dataset(args.dataset)
     train, described = benchmark_train(dataset.ratings, args.model, args.seed)

@@ -165,6 +165,12 @@ BASELINE_CASES = [
     ("ease", {"l2_grid": (10.0, float("nan"))}, ValueError, ["l2_grid[1]", "nan"]),
     ("ease", {"validation_fraction": 1.0}, ValueError, ["validation_fraction", "1"]),
     ("ease", {"seed": 0.5}, TypeError, ["seed", "0.5"]),
+    ("als", {"factors": 0}, ValueError, ["factors must be an integer in [1, 4096]", "0"]),
+    ("als", {"iterations": 2.5}, TypeError, ["iterations must be an integer", "2.5"]),
+    ("als", {"regularization": -0.1}, ValueError, ["regularization", "non-negative"]),
+    ("als", {"alpha": 0.0}, ValueError, ["alpha must be positive", "confidence"]),
+    ("als", {"seed": -1}, ValueError, ["seed", "-1"]),
+    ("als", {"l2": 1.0}, ValueError, ["['l2']", "'als'", "regularization"]),
     ("pop", {"threshold": float("inf")}, ValueError, ["threshold", "inf"]),
     ("pop", {"k": 3}, ValueError, ["['k']", "'pop'", "threshold"]),
     ("content-tfidf", {"min_df": 0}, ValueError, ["min_df", "0"]),
@@ -830,6 +836,44 @@ def test_an_unknown_data_set_is_named_with_the_known_ones():
         reclearn.load_dataset("ml-2m")
 
 
+# --- tuning ----------------------------------------------------------------------------
+
+
+TUNE_CASES = [
+    ({"name": "pop"}, ValueError, ["'pop' has no search space", "ease", "mf"]),
+    ({"name": "svd"}, ValueError, ["'svd' is not a model", "surprise-svd"]),
+    ({"objective": "ndcg"}, ValueError, ["unknown objective 'ndcg'", "ndcg@10"]),
+    ({"name": "mf", "objective": "ndcg@10"}, ValueError, ["'mf'", "objective='rmse'"]),
+    ({"trials": None}, ValueError, ["budget", "trials=N", "timeout"]),
+    ({"trials": 0}, ValueError, ["trials must be an integer of at least 1", "0"]),
+    ({"timeout": -5}, ValueError, ["timeout must be positive", "-5"]),
+    ({"name": "mf", "backend": "jax"}, ValueError, ["'jax'", "'torch' or 'tf'"]),
+    ({"name": "hybrid"}, ValueError, ["'hybrid' reads item content", "item_content"]),
+    ({"seed": 1.5}, TypeError, ["seed", "1.5"]),
+    ({"storage": 3}, TypeError, ["storage must be a string", "3"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exception", "culprits"),
+    TUNE_CASES,
+    ids=["-".join(f"{k}={v}" for k, v in a.items()) for a, *_ in TUNE_CASES],
+)
+def test_a_bad_argument_of_tune_is_named_before_any_trial(tiny, arguments, exception, culprits):
+    from reclearn.tune import tune
+
+    arguments = {"name": "ease", "trials": 1, **arguments}
+    with fails(exception, *culprits):
+        tune(arguments.pop("name"), tiny, verbose=False, **arguments)
+
+
+def test_tuning_for_ranking_without_timestamps_asks_for_them_or_a_validation(tiny):
+    from reclearn.tune import tune
+
+    with fails(ValueError, "timestamp", "leave_last_out", "validation="):
+        tune("ease", tiny.drop(columns="timestamp"), trials=1, verbose=False)
+
+
 # --- command line --------------------------------------------------------------------
 
 
@@ -846,8 +890,11 @@ def test_the_command_line_names_an_unknown_data_set_in_one_line(capsys):
         (["bench", "mf", "--epochs", "0"], ["--epochs", "at least 1", "got 0"]),
         (["bench", "mf", "--folds", "2.5"], ["--folds", "got 2.5"]),
         (["download", "ml-2m"], ["NAME", "'ml-2m'", "ml-1m"]),
+        (["tune", "pop", "--trials", "2"], ["MODEL", "'pop'", "ease"]),
+        (["tune", "ease", "--trials", "0"], ["--trials", "at least 1", "got 0"]),
+        (["tune", "ease", "--objective", "mae"], ["--objective", "'mae'", "rmse"]),
     ],
-    ids=["epochs-0", "folds-float", "download-unknown"],
+    ids=["epochs-0", "folds-float", "download-unknown", "tune-pop", "trials-0", "mae"],
 )
 def test_a_bad_command_line_argument_exits_2_naming_it(capsys, argv, culprits):
     with fails(SystemExit) as info:
@@ -863,3 +910,21 @@ def test_a_model_filter_the_backend_cannot_run_is_one_line(capsys, tmp_path):
     assert cli.main([*argv, "--out", str(tmp_path)]) != 0
     error = capsys.readouterr().err.strip()
     assert "'mf-torch'" in error and "'tf'" in error and "\n" not in error
+
+
+@pytest.mark.parametrize(
+    ("argv", "culprits"),
+    [
+        (["tune", "ease"], ["budget", "--trials N", "--timeout S"]),
+        (["tune", "mf", "--objective", "ndcg@10", "--trials", "1"], ["'mf'", "'rmse'"]),
+        (["tune", "ease", "--trials", "1", "--dataset", "ml-2m"], ["'ml-2m'"]),
+    ],
+    ids=["no-budget", "wrong-objective", "unknown-data-set"],
+)
+def test_a_bad_tune_command_is_one_line_before_any_work(capsys, tmp_path, argv, culprits):
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("reclearn: error: ") and "\n" not in error
+    for culprit in culprits:
+        assert culprit in error
+    assert not list(tmp_path.iterdir())

@@ -1,5 +1,7 @@
-"""The ``reclearn`` command line: help, data sets, statistics, errors and the benchmarks."""
+"""The ``reclearn`` command line: help, data sets, statistics, errors, the benchmarks and
+tuning."""
 
+import json
 import os
 import re
 import subprocess
@@ -27,6 +29,7 @@ COMMANDS = [
     ["bench", "ranking"],
     ["bench", "cold-start"],
     ["bench", "all"],
+    ["tune"],
 ]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RECLEARN_PLAIN_PROGRESS": "1"}
 
@@ -71,7 +74,7 @@ def test_every_command_prints_its_help_and_exits_zero(runner, command):
 
 def test_top_level_help_names_every_command():
     out = reclearn("--help").stdout
-    assert all(name in out for name in ("datasets", "stats", "download", "bench"))
+    assert all(name in out for name in ("datasets", "stats", "download", "bench", "tune"))
 
 
 def test_datasets_lists_every_registry_entry_with_status_and_licence(capsys):
@@ -508,3 +511,42 @@ def test_bench_options_drop_repeated_models_and_take_one_as_a_string():
     options = BenchOptions(models=["mf-tf", "mf-tf", "mf-torch"])
     assert options.models == ("mf-tf", "mf-torch")
     assert BenchOptions(models="mf-tf").models == ("mf-tf",)
+
+
+# --- tune ------------------------------------------------------------------------------
+
+
+def test_tune_writes_the_best_options_budget_score_and_versions(capsys, tmp_path):
+    argv = ["tune", "als", "--dataset", "synthetic", "--trials", "2", "--seed", "1"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    path = tmp_path / "synthetic" / "als.json"
+    record = json.loads(path.read_text())
+    assert json.loads(captured.out) == record["best_options"]
+    assert set(record["best_options"]) == {"factors", "regularization", "alpha", "iterations"}
+    assert record["budget"] == {"trials": 2, "timeout_s": None}
+    assert record["trials"] == {"complete": 2, "pruned": 0, "total": 2}
+    assert record["objective"] == "ndcg@10" and 0 < record["validation_score"] < 1
+    assert record["tuned_on"] == "train of split.leave_last_out(ratings)"
+    assert record["seed"] == 1 and record["backend"] is None
+    assert record["versions"]["optuna"] == "5.0.0" and record["versions"]["implicit"] != "n/a"
+    assert record["machine"] and record["wall_s"] >= 0
+    assert captured.err.count("tune als: trial") == 2
+    assert f"wrote {path}" in captured.err
+    assert [p.name for p in (tmp_path / "synthetic").iterdir()] == ["als.json"]  # no .tmp
+
+
+def test_tune_names_its_file_after_model_and_backend(capsys, tmp_path):
+    argv = ["tune", "bpr-mf", "--dataset", "synthetic", "--backend", "tf", "--timeout", "1"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "synthetic" / "bpr-mf-tf.json").read_text())
+    assert record["backend"] == "tf" and record["budget"] == {"trials": None, "timeout_s": 1}
+    assert record["best_options"]["epochs"] >= 1
+
+
+def test_tuned_files_go_to_benchmarks_tuned_only_from_inside_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(bench.ROOT / "reclearn")
+    assert cli.tuned_folder(None) == bench.ROOT / "benchmarks" / "tuned"
+    monkeypatch.chdir(tmp_path)
+    assert cli.tuned_folder(None) == tmp_path
+    assert cli.tuned_folder(tmp_path / "x") == tmp_path / "x"

@@ -4,11 +4,13 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["torch", "tensorflow", "keras", "surprise"]
+HEAVY = ["torch", "tensorflow", "keras", "surprise", "implicit", "optuna"]
 
 SCRIPT = f"""
 import json, sys
 import reclearn
+import reclearn.tune, reclearn.search_spaces, reclearn.cli
+reclearn.cli.make_parser()
 dataset = reclearn.load_dataset("ml-latest-small")
 train, test = reclearn.split.random_split(dataset.ratings)
 list(reclearn.split.kfold(train, n_splits=2))

@@ -1,5 +1,8 @@
-"""Popularity, ItemKNN and EASE: exact values on small cases and better-than-popularity
-ranking on ml-latest-small (the Recommender contract: tests/test_recommender_contract.py)."""
+"""Popularity, ItemKNN, EASE and implicit ALS: exact values on small cases and
+better-than-popularity ranking on ml-latest-small (the Recommender contract:
+tests/test_recommender_contract.py)."""
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -7,12 +10,17 @@ import pytest
 
 import reclearn
 from reclearn import split
-from reclearn.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
+from reclearn.baselines import (
+    ALSRecommender,
+    EASERecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
 from reclearn.evaluate import evaluate_ranking
 from reclearn.interactions import IdIndex
 from reclearn.registry import available_models, build
 
-SIMPLE = ["pop", "itemknn", "ease"]
+SIMPLE = ["pop", "itemknn", "ease", "als"]
 
 # users a, b, c; items x, y, z (indices 0, 1, 2)
 TINY = pd.DataFrame(
@@ -131,13 +139,39 @@ def test_the_registry_builds_the_simple_models_with_their_options():
         build("ease", l2=0.0)
 
 
-def test_ease_and_itemknn_beat_popularity_on_ml_latest_small(movielens):
+def test_als_scores_are_dot_products_of_its_seeded_factors():
+    ratings = reclearn.make_synthetic(num_users=30, num_items=20, density=0.3).ratings
+    model = ALSRecommender(factors=4, iterations=3, seed=1).fit(ratings)
+    assert model.user_factors_.shape == (30, 4) and model.item_factors_.shape == (20, 4)
+    users = np.array([0, 5])
+    expected = model.user_factors_[users] @ model.item_factors_.T
+    np.testing.assert_allclose(model.score_users(users), expected)
+    pairs = model.score_pairs(np.array([0, 5]), np.array([3, 7]))
+    np.testing.assert_allclose(pairs, expected[[0, 1], [3, 7]])
+    again = ALSRecommender(factors=4, iterations=3, seed=1).fit(ratings)
+    assert np.array_equal(again.item_factors_, model.item_factors_)
+    other = ALSRecommender(factors=4, iterations=3, seed=2).fit(ratings)
+    assert not np.array_equal(other.item_factors_, model.item_factors_)
+
+
+def test_als_fits_without_warnings_whatever_the_blas_threads():
+    from threadpoolctl import threadpool_limits
+
+    ratings = reclearn.make_synthetic(num_users=30, num_items=20, density=0.3).ratings
+    with threadpool_limits(2, "blas"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # implicit warns about a threaded BLAS
+        ALSRecommender(factors=4, iterations=2).fit(ratings)
+
+
+def test_ease_itemknn_and_als_beat_popularity_on_ml_latest_small(movielens):
     train, test = split.leave_last_out(movielens.ratings)
     ndcg = {}
-    for name, options in [("pop", {}), ("itemknn", {}), ("ease", {"l2": 100.0})]:
+    models = [("pop", {}), ("itemknn", {}), ("ease", {"l2": 100.0}), ("als", {})]
+    for name, options in models:
         model = build(name, **options).fit(train)
         result = evaluate_ranking(model, train, test, metrics=["ndcg"])
         assert result.num_users == 610 and result.num_skipped == 0
         ndcg[name] = result.summary["ndcg@10"]
     assert ndcg["itemknn"] > ndcg["pop"] + 0.005
     assert ndcg["ease"] > ndcg["pop"] + 0.01
+    assert ndcg["als"] > ndcg["pop"] + 0.005

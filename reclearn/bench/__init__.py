@@ -102,15 +102,7 @@ class BenchOptions:
             reclearn.data.DataError: It is a registered archive not downloaded.
             OSError: The folder cannot be created or written to.
         """
-        from reclearn import data
-        from reclearn.describe import check_downloaded
-
-        names = data.available()["name"].tolist()
-        if self.dataset not in names:
-            known = ", ".join(names)
-            message = f"unknown data set {self.dataset!r}; known data sets: {known}"
-            raise ValueError(message)
-        check_downloaded(self.dataset)
+        check_dataset(self.dataset)
         return writable_folder(self.folder())
 
 
@@ -129,6 +121,22 @@ class BenchResult:
     """Checks the results did not pass (the command then exits with status 1)."""
     notes: list[str] = field(default_factory=list)
     """Lines worth telling the user beside the table (what was updated, skipped, ...)."""
+
+
+def check_dataset(name: str) -> None:
+    """Refuse an unknown data set, or a registered archive not downloaded.
+
+    Raises:
+        ValueError: The data set is unknown (the message lists the known ones).
+        reclearn.data.DataError: It is a registered archive not downloaded.
+    """
+    from reclearn import data
+    from reclearn.describe import check_downloaded
+
+    names = data.available()["name"].tolist()
+    if name not in names:
+        raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(names)}")
+    check_downloaded(name)
 
 
 def writable_folder(folder: Path) -> Path:
