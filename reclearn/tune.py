@@ -133,9 +133,9 @@ def tune(
     fit = _Objective(name, backend, objective, inner, validation, content, train)
     callbacks = [_Progress(label, objective, trials)] if verbose else []
     with _quiet_optuna():
-        study = optuna.create_study(
+        study = _create_study(
+            storage,
             study_name=study_name or f"{label}-{objective}",
-            storage=storage,
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=pruner or optuna.pruners.MedianPruner(STARTUP_TRIALS, WARMUP_EPOCHS),
             direction="minimize" if objective == "rmse" else "maximize",
@@ -278,6 +278,24 @@ def _best_epoch(history: list[dict]) -> int:
     if not history or scores[0] is None:
         return len(history)
     return history[int(np.argmin(scores))]["epoch"]
+
+
+def _create_study(storage: str | None, **options):
+    """``optuna.create_study``; a storage that cannot be opened is named in one line."""
+    import optuna
+
+    if storage is None:
+        return optuna.create_study(**options)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return optuna.create_study(storage=storage, **options)
+    except SQLAlchemyError as error:
+        reason = str(error).splitlines()[0]
+        raise ValueError(
+            f"cannot open the Optuna storage {storage!r} ({reason}); give a database URL "
+            "such as 'sqlite:///study.db' in a writable folder"
+        ) from None
 
 
 def _finished(study) -> list:

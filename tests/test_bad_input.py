@@ -851,6 +851,8 @@ TUNE_CASES = [
     ({"name": "hybrid"}, ValueError, ["'hybrid' reads item content", "item_content"]),
     ({"seed": 1.5}, TypeError, ["seed", "1.5"]),
     ({"storage": 3}, TypeError, ["storage must be a string", "3"]),
+    ({"storage": "db"}, ValueError, ["cannot open the Optuna storage 'db'", "sqlite:///"]),
+    ({"storage": "sqlite:////no/such/dir/s.db"}, ValueError, ["/no/such/dir", "writable"]),
 ]
 
 
