@@ -111,3 +111,15 @@ def test_an_epoch_callback_that_raises_stops_training(last_out, backend):
     model.epoch_callback = stop_at_two
     with pytest.raises(Stop):
         model.fit(last_out[0])
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_neumf_pretraining_towers_stop_early_on_the_same_validation(last_out, backend):
+    train, val = last_out
+    options = {"num_factors": 4, "hidden": (8, 4), "batch_size": 256, "verbose": False}
+    model = reclearn.build("neumf", backend, **options, pretrain=True, epochs=30, patience=1)
+    model.fit(train, validation=val)
+    for history in [*model.pretrain_history.values(), model.history]:
+        assert len(history) < 30
+        ndcg = [h["val_ndcg"] for h in history]
+        assert int(np.argmax(ndcg)) == len(ndcg) - 2  # patience 1

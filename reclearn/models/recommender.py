@@ -369,7 +369,8 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
     """NeuMF trained with log loss, optionally from a pre-trained GMF and MLP.
 
     With ``config.pretrain``, a GMF and an MLP are trained first with the fields they
-    share with the config; their histories are kept in ``pretrain_history``.
+    share with the config (and stop early on a validation frame, as NeuMF then does);
+    their histories are kept in ``pretrain_history``.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -381,6 +382,7 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
         positives = self._positives(data)
         self.pretrain_history = {}
         make_network = self._make_network
+        monitor = self._ndcg_monitor(data, validation)  # towers stop early on it too
         if self.config.pretrain:
             towers = []
             for network_class, config_class, part in zip(
@@ -392,7 +394,7 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
                     return tower(num_users, num_items, c, generator)
 
                 desc = f"{self.name}/{part}"
-                towers.append(self._train(make_tower, config, positives, desc=desc))
+                towers.append(self._train(make_tower, config, positives, monitor, desc=desc))
                 self.pretrain_history[part] = self.history
 
             def make_network(num_users: int, num_items: int, generator):
@@ -400,7 +402,6 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
                 network.load_pretrained(*towers, self.config.alpha)
                 return network
 
-        monitor = self._ndcg_monitor(data, validation)
         self.network = self._train(
             make_network, self.config, positives, monitor, self.epoch_callback
         )
