@@ -247,11 +247,12 @@ class TwoTowerConfig(ImplicitConfig):
     kernel_size: int = 3
     """Width, in tokens, of each filter (odd, so 'same' padding is symmetric)."""
     max_tokens: int = 16
-    """Tokens per item kept (genres, decade, title, then tags)."""
+    """Tokens per item kept (genres, decade, title, then any tags)."""
     min_count: int = 2
     """A token is in the vocabulary if at least this many items contain it."""
     use_tags: bool = True
-    """Include user-supplied tags in the item text (a brand-new item has none)."""
+    """Include the item's tags in its text when the content is post-release (release-time
+    content, the default of :func:`reclearn.content.item_content`, has none)."""
     l2: float = 0.0
     """Weight of the squared-norm penalty on the user and item vectors of a batch."""
     num_negatives: int = 2
@@ -299,6 +300,7 @@ class ContentConfig(CheckedConfig):
     min_df: int = 2
     """A token is a feature if at least this many items contain it."""
     use_tags: bool = True
-    """Include user-supplied tags in the item text (a brand-new item has none)."""
+    """Include the item's tags in its text when the content is post-release (release-time
+    content, the default of :func:`reclearn.content.item_content`, has none)."""
     centre: bool = True
     """Weight each rated item by the rating minus the user's mean (False: weight 1)."""

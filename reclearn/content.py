@@ -1,5 +1,11 @@
-"""Item content as features: titles, years, genres and tags, turned into TF-IDF vectors or
-token sequences for neural encoders, and a content-based recommender built on user profiles.
+"""Item content as features: titles, years, genres and (post-release only) tags, turned into
+TF-IDF vectors or token sequences for neural encoders, and a content-based recommender built
+on user profiles.
+
+Content comes in two kinds of signal. *Release-time* content (the default) holds only what
+exists the day an item enters the catalogue: title, year, genres. *Post-release* content
+adds what users write after watching (tags, and how many users tagged the item); a new item
+has none of it, so it belongs in labelled experiments, never in an item cold-start headline.
 
 NumPy, pandas and (imported when used) scikit-learn only: both backends' content networks
 read the token arrays made here. Nothing in this module looks at ratings except
@@ -24,6 +30,13 @@ PAD, OOV = 0, 1
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
+SIGNALS = ("release", "post-release")
+"""The kinds of item content :func:`item_content` builds (see the module docstring)."""
+RELEASE_FIELDS = ("item_id", "title", "year", "genres")
+"""The columns of release-time content: all exist before anyone has seen the item."""
+POST_RELEASE_FIELDS = ("tags", "taggers")
+"""The columns post-release content adds: written by users after they watched the item."""
+
 
 @dataclass
 class ItemContent:
@@ -33,8 +46,11 @@ class ItemContent:
     """
 
     frame: pd.DataFrame
-    """One row per item: ``item_id`` (str), ``title``, ``year`` (Int64, may be missing),
-    ``genres`` (list of str) and ``tags`` (list of distinct lower-cased tags, may be empty)."""
+    """One row per item: ``item_id`` (str), ``title``, ``year`` (Int64, may be missing) and
+    ``genres`` (list of str); post-release content adds ``tags`` (list of distinct
+    lower-cased tags, may be empty) and ``taggers`` (distinct users who tagged the item)."""
+    signals: str = "release"
+    """``"release"`` or ``"post-release"`` (see :data:`SIGNALS`)."""
 
     @property
     def item_ids(self) -> pd.Index:
@@ -42,8 +58,21 @@ class ItemContent:
 
     @property
     def num_without_tags(self) -> int:
-        """Items that nobody tagged."""
+        """Items that nobody tagged (post-release content only).
+
+        Raises:
+            ValueError: The content is release-time, which knows nothing of tags.
+        """
+        self._require_post_release("num_without_tags")
         return int((self.frame["tags"].map(len) == 0).sum())
+
+    def _require_post_release(self, what: str) -> None:
+        if self.signals != "post-release":
+            raise ValueError(
+                f"{what} needs post-release content (tags); this content is "
+                f"{self.signals!r}: build it with item_content(items, tags, "
+                "signals='post-release')"
+            )
 
     @property
     def num_without_genres(self) -> int:
@@ -64,42 +93,63 @@ class ItemContent:
                 f"{len(missing)} item id(s) have no content, e.g. {missing[0]!r}; "
                 "build the content from the same data set as the ratings"
             )
-        return ItemContent(self.frame.iloc[position].reset_index(drop=True))
+        frame = self.frame.iloc[position].reset_index(drop=True)
+        return ItemContent(frame, self.signals)
 
     def documents(self, use_tags: bool = True) -> list[list[str]]:
-        """Each item as a list of tokens: genres, decade, title words, then tags.
+        """Each item as a list of tokens: genres, decade, title words, then any tags.
 
         Genres, decades and tags keep a prefix (``genre:comedy``, ``decade:1990s``,
         ``tag:pixar``), so a feature name says where it came from; title words have none.
+        Tags come only from post-release content, and only with ``use_tags``.
         """
+        with_tags = use_tags and self.signals == "post-release"
         docs = []
         for row in self.frame.itertuples(index=False):
             doc = [f"genre:{g.lower()}" for g in row.genres]
             if not pd.isna(row.year):
                 doc.append(f"decade:{int(row.year) // 10 * 10}s")
             doc += _WORD.findall(str(row.title).lower())
-            if use_tags:
+            if with_tags:
                 doc += [f"tag:{t}" for t in row.tags]
             docs.append(doc)
         return docs
 
 
-def item_content(items: pd.DataFrame, tags: pd.DataFrame | None = None) -> ItemContent:
+def item_content(
+    items: pd.DataFrame, tags: pd.DataFrame | None = None, signals: str = "release"
+) -> ItemContent:
     """Assemble the content of every item from a data set's ``items`` and ``tags`` frames.
 
     Args:
         items: ``item_id, title, year, genres`` as loaded by :func:`reclearn.load_dataset`.
-        tags: ``user_id, item_id, tag, ...`` (may be empty or None: then no item has tags).
+        tags: ``user_id, item_id, tag, ...``; only with ``signals="post-release"`` (may be
+            empty: then no item has tags).
+        signals: ``"release"`` (default): title, year and genres, what exists the day an
+            item is released, the only honest input for item cold start.
+            ``"post-release"``: also each item's distinct tags and the number of distinct
+            users who tagged it, written after watching; for labelled experiments only.
 
     Returns:
         An :class:`ItemContent` with one row per item of ``items``.
 
     Raises:
-        ValueError: A required column is missing.
+        ValueError: A required column is missing, ``signals`` is unknown, tags are given
+            for release-time content, or post-release content has no tags frame.
 
     Introduced in chapter "Content-based recommendation".
     """
-    missing = [c for c in ("item_id", "title", "year", "genres") if c not in items.columns]
+    if signals not in SIGNALS:
+        raise ValueError(f"signals must be 'release' or 'post-release', got {signals!r}")
+    if signals == "release" and tags is not None:
+        raise ValueError(
+            "tags are written by users after they watch an item, so a new item has none; "
+            "release-time content leaves them out: drop the tags argument, or pass "
+            "signals='post-release' for a labelled post-release experiment"
+        )
+    if signals == "post-release" and tags is None:
+        raise ValueError("post-release content needs the tags frame: item_content(items, tags)")
+    missing = [c for c in RELEASE_FIELDS if c not in items.columns]
     if missing:
         raise ValueError(f"items is missing column(s) {missing}; it has {list(items.columns)}")
     frame = pd.DataFrame(
@@ -110,19 +160,31 @@ def item_content(items: pd.DataFrame, tags: pd.DataFrame | None = None) -> ItemC
             "genres": [list(g) for g in items["genres"]],
         }
     )
-    by_item: dict[str, list[str]] = {}
-    if tags is not None and len(tags):
-        if "tag" not in tags.columns or "item_id" not in tags.columns:
-            raise ValueError(f"tags needs columns item_id and tag; it has {list(tags.columns)}")
-        clean = pd.DataFrame(
-            {
-                "item_id": tags["item_id"].astype(str).to_numpy(),
-                "tag": tags["tag"].astype(str).str.lower().str.strip().to_numpy(),
-            }
-        ).drop_duplicates()
-        by_item = clean.groupby("item_id", sort=False)["tag"].agg(sorted).to_dict()
+    if signals == "release":
+        return ItemContent(frame, signals)
+    by_item, taggers = _tags_by_item(tags)
     frame["tags"] = [by_item.get(i, []) for i in frame["item_id"]]
-    return ItemContent(frame)
+    frame["taggers"] = [taggers.get(i, 0) for i in frame["item_id"]]
+    return ItemContent(frame, signals)
+
+
+def _tags_by_item(tags: pd.DataFrame) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Each item's sorted distinct tags and its number of distinct taggers."""
+    if not len(tags):
+        return {}, {}
+    missing = [c for c in ("user_id", "item_id", "tag") if c not in tags.columns]
+    if missing:
+        raise ValueError(f"tags is missing column(s) {missing}; it has {list(tags.columns)}")
+    clean = pd.DataFrame(
+        {
+            "user_id": tags["user_id"].astype(str).to_numpy(),
+            "item_id": tags["item_id"].astype(str).to_numpy(),
+            "tag": tags["tag"].astype(str).str.lower().str.strip().to_numpy(),
+        }
+    )
+    by_item = clean[["item_id", "tag"]].drop_duplicates().groupby("item_id", sort=False)["tag"]
+    taggers = clean.groupby("item_id", sort=False)["user_id"].nunique()
+    return by_item.agg(sorted).to_dict(), taggers.astype(int).to_dict()
 
 
 def tfidf_features(content: ItemContent, min_df: int = 2, use_tags: bool = True):
@@ -194,7 +256,7 @@ class ContentItems:
         if self.content is None:
             raise ValueError(
                 f"{type(self).__name__} needs item content: build it with "
-                "content=reclearn.content.item_content(dataset.items, dataset.tags)"
+                "content=reclearn.content.item_content(dataset.items)"
             )
         validate_ratings(train, rating_scale, what="train")  # before reading its ids
         train = _over_content_items(train, self.content)
@@ -320,3 +382,41 @@ def profile_weights(
     weights = ratings - means[users]
     flat = np.bincount(users, np.abs(weights), num_users) < 1e-9
     return np.where(flat[users], 1.0, weights)
+
+
+class TaggerCountRecommender(ContentItems, Recommender):
+    """The non-personalised control for post-release signals: an item's score is the number
+    of distinct users who tagged it, the same for every user.
+
+    It reads no rating and no text, only how many people cared to tag an item, which they
+    do after watching it. Where it scores close to a content model, that model's lead comes
+    from the same post-release signal, not from reading content.
+
+    Raises:
+        ValueError: On ``fit``, if the content is not post-release (it has no taggers).
+
+    Introduced in chapter "Content-based recommendation".
+    """
+
+    name = "tag-count"
+    clip_predictions = False
+
+    def __init__(self, content: ItemContent | None = None):
+        super().__init__()
+        self.content = content
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        content = self._aligned_content()
+        content._require_post_release(type(self).__name__)
+        self.taggers_ = content.frame["taggers"].to_numpy(np.float64)
+        self._user_bias = np.zeros(data.num_users)
+
+    def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """(0, zeros, taggers per item): unknown users get the same ranking."""
+        return 0.0, self._user_bias, self.taggers_
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.taggers_, (len(users), 1))
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self.taggers_[np.asarray(items)]

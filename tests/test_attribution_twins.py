@@ -20,7 +20,7 @@ OPTIONS |= {"num_filters": 5, "max_tokens": 6, "min_count": 1, "verbose": False}
 def data(movielens):
     ratings = movielens.ratings[movielens.ratings.user_id.cat.codes < 30]
     train, _ = split.per_user_split(ratings, 0.2, seed=0)
-    return item_content(movielens.items, movielens.tags), train
+    return item_content(movielens.items), train
 
 
 @pytest.fixture(scope="module", params=["content-cnn", "content-bag", "hybrid"])

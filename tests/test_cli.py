@@ -224,9 +224,13 @@ def test_bench_flags_make_one_options_object_whose_defaults_are_the_flags_defaul
 
 def test_cold_start_plan_has_one_fit_per_experiment_model_backend_and_n():
     tasks = cold_start.plan("both")
-    assert len(tasks) == 2 * (6 + 5 * 4)
-    assert tasks[:2] == [("torch", "pop", ""), ("torch", "mf", "")]
-    assert len(cold_start.plan("tf", quick=True)) == 4 + 2 * 4
+    assert len(tasks) == 2 * (6 + 4 + 5 * 4)
+    assert tasks[:2] == [("torch", "pop", "", "release"), ("torch", "mf", "", "release")]
+    assert tasks[6:10] == [
+        ("torch", name, "", "post-release") for name in cold_start.POST_RELEASE_MODELS
+    ]
+    assert {signals for *_, n, signals in tasks if n != ""} == {"release"}
+    assert len(cold_start.plan("tf", quick=True)) == 4 + 2 + 2 * 4
 
 
 def test_floors_pass_and_fail_on_hand_made_results():
@@ -298,13 +302,18 @@ def _interval(cell: str) -> tuple[float, float, float]:
 def test_bench_cold_start_runs_end_to_end_and_writes_csv_and_markdown(tmp_path, capsys):
     args = ["bench", "cold-start", *QUICK, "--backend", "tf", "--out", str(tmp_path)]
     assert cli.main(args) == 0
-    item, user_ndcg, user_hr = markdown_tables(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    item, post_release, user_ndcg, user_hr = markdown_tables(text)
+    assert "item cold start, release-time content" in text
+    assert "item cold start, post-release signals" in text
     assert [row["model"] for row in item] == list(cold_start.QUICK_ITEM_MODELS)
+    assert [row["model"] for row in post_release] == list(cold_start.QUICK_POST_RELEASE_MODELS)
     assert list(user_ndcg[0]) == ["model", "backend", "n=0", "n=5"]
     assert all(0 <= float(row["n=5"]) <= 1 for row in user_ndcg + user_hr)
     frame = pd.read_csv(tmp_path / "cold_start-synthetic-quick.csv", comment="#")
     assert len(frame) == len(cold_start.plan("tf", quick=True))
-    assert (tmp_path / "cold_start-synthetic-quick.md").read_text().count("| hybrid | tf |") == 3
+    assert set(frame.signals) == {"release", "post-release"}
+    assert (tmp_path / "cold_start-synthetic-quick.md").read_text().count("| hybrid | tf |") == 4
 
 
 def test_a_failing_benchmark_exits_non_zero_with_one_line(tmp_path):

@@ -63,7 +63,7 @@ def test_bad_cold_start_arguments_are_clear_errors(small, call):
 
 def test_tfidf_features_do_not_depend_on_ratings(movielens):
     """The TF-IDF vocabulary comes from item text: ratings, held out or not, never enter."""
-    content = item_content(movielens.items, movielens.tags)
+    content = item_content(movielens.items, movielens.tags, signals="post-release")
     features, names = tfidf_features(content)
     shuffled = content.align(content.item_ids[::-1])
     features_2, names_2 = tfidf_features(shuffled)
@@ -74,7 +74,7 @@ def test_tfidf_features_do_not_depend_on_ratings(movielens):
 def test_a_fitted_content_model_saw_no_rating_of_a_cold_item(movielens):
     from reclearn import build
 
-    content = item_content(movielens.items, movielens.tags)
+    content = item_content(movielens.items)
     ratings = movielens.ratings[movielens.ratings.user_id.cat.codes < 60]
     train, test = split.cold_item_split(ratings, 0.2, seed=0)
     model = build("content-tfidf", content=content).fit(train)

@@ -27,7 +27,7 @@ OPTIONS = {
 def data(movielens):
     ratings = movielens.ratings[movielens.ratings.user_id.cat.codes < 30]
     train, test = split.cold_item_split(ratings, 0.2, seed=0)
-    return item_content(movielens.items, movielens.tags), train, test
+    return item_content(movielens.items), train, test
 
 
 CONFIGS = [ContentCNNConfig, ContentBagConfig, HybridConfig]
