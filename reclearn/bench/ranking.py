@@ -36,6 +36,7 @@ MODELS = {
     "pop": ("pop", "numpy"),
     "itemknn": ("itemknn", "numpy"),
     "ease": ("ease", "numpy"),
+    "als": ("als", "numpy"),
     **{f"{name}-{b}": (name, b) for name in NEURAL for b in ("torch", "tf")},
 }
 QUICK_MODELS = ("pop", "ease", "bpr-mf-torch", "bpr-mf-tf")
