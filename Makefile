@@ -79,10 +79,8 @@ format: $(STAMP)  ## rewrite code with ruff (fix + format), chapters' code cells
 	$(BIN)/python tests/chapter_ruff.py format
 
 bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
-	$(BOOK_ENV) $(BIN)/reclearn bench mf
-	$(BOOK_ENV) $(BIN)/reclearn bench ranking
-	$(BOOK_ENV) $(BIN)/reclearn bench cold-start
-	$(BOOK_ENV) $(BIN)/reclearn bench scale
+	status=0; for benchmark in mf ranking cold-start scale; do \
+	  $(BOOK_ENV) $(BIN)/reclearn bench $$benchmark || status=1; done; exit $$status
 
 # Every model gets the same budget of trials on validation data (reclearn tune --help);
 # deep models once per backend. E.g. make tune TUNE_TRIALS=10 TUNE_MODELS="ease als".
