@@ -1,8 +1,8 @@
 """Architecture diagrams drawn with matplotlib: boxes, arrows and the chapters' symbols.
 
 Each function returns a new figure; the caller shows it and closes it. Importing this
-module loads matplotlib only when a function is called, and never a deep-learning
-framework.
+module loads nothing: matplotlib (a requirement of the book, not of the package) is
+imported when a function is called, and no deep-learning framework ever is.
 
 Introduced in chapter "Matrix factorization".
 """
