@@ -369,7 +369,7 @@ def cmd_tune(args) -> int:
     if args.model in CONTENT_MODELS:
         from reclearn.content import item_content
 
-        content = item_content(dataset.items, dataset.tags)
+        content = item_content(dataset.items)  # release-time: what a new film has
     start = time.perf_counter()
     result = tune(
         args.model,

@@ -154,7 +154,6 @@ SEARCH_SPACES = {
     },
     "content-tfidf": {
         "min_df": Int(1, 10),
-        "use_tags": Choice((True, False)),
         "centre": Choice((True, False)),
     },
     "content-cnn": {**CONTENT, **CNN},

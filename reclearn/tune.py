@@ -180,7 +180,7 @@ def check_arguments(name, backend, objective, trials, timeout, content=False) ->
     if name in CONTENT_MODELS and content is None:
         raise ValueError(
             f"{name!r} reads item content: pass content=reclearn.content.item_content("
-            "dataset.items, dataset.tags)"
+            "dataset.items)"
         )
     return own
 
