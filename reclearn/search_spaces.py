@@ -31,18 +31,17 @@ class Float:
 
 
 @dataclass(frozen=True)
-class Int:
+class Int(Float):
     """An integer in ``[low, high]``, log-uniform if ``log``."""
 
     low: int
     high: int
-    log: bool = False
 
     def suggest(self, trial, name: str) -> dict:
         return {name: trial.suggest_int(name, self.low, self.high, log=self.log)}
 
     def contains(self, value) -> bool:
-        return isinstance(value, int) and self.low <= value <= self.high
+        return isinstance(value, int) and super().contains(value)
 
 
 @dataclass(frozen=True)
