@@ -95,21 +95,50 @@ def temporal_split(
     return _take(ratings, test_mask)
 
 
-def leave_last_out(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hold out each user's latest rating (ties broken by the larger row position).
+def tie_key(ratings: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """A seeded pseudo-random key per (user, item) pair that orders tied timestamps.
 
-    Users with a single rating stay whole in training.
+    Ratings that share a timestamp have no order in the data; their order in the file
+    (in MovieLens, by item id) must not decide which one is "latest", or a model could
+    learn it. The key hashes the user and item ids with the seed, so it does not depend
+    on row positions: permuting the rows changes no split.
+
+    Introduced in chapter "Data".
+    """
+    pairs = ratings[["user_id", "item_id"]].astype(str)
+    salt = f"reclearn{_check_seed(seed) % 10**8:08d}"
+    return pd.util.hash_pandas_object(pairs, index=False, hash_key=salt).to_numpy()
+
+
+def chronological(ratings: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Row positions sorted by user, then timestamp, ties by :func:`tie_key`.
 
     Introduced in chapter "Data".
     """
     _check(ratings, need_time=True)
-    users = pd.factorize(ratings["user_id"])[0]
-    order = np.lexsort((np.arange(len(ratings)), ratings["timestamp"].to_numpy(), users))
-    last = np.zeros(len(ratings), dtype=bool)
-    is_last_of_user = np.r_[users[order][1:] != users[order][:-1], True]
-    last[order[is_last_of_user]] = True
+    users = pd.factorize(ratings["user_id"].astype(str), sort=True)[0]
+    times = ratings["timestamp"].to_numpy()
+    return np.lexsort((tie_key(ratings, seed), times, users))
+
+
+def leave_last_out(
+    ratings: pd.DataFrame, n: int = 1, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out each user's latest ``n`` ratings (tied timestamps in a seeded order).
+
+    Every user keeps at least one rating in training: a user with ``m <= n`` ratings
+    gives only ``m - 1`` to test, and a user with a single rating stays whole in train.
+
+    Introduced in chapter "Data".
+    """
+    n = check_int("n", n, minimum=1)
+    order = chronological(ratings, seed)
+    users = pd.factorize(ratings["user_id"].astype(str), sort=True)[0][order]
     counts = np.bincount(users)
-    last &= counts[users] > 1
+    ends = np.cumsum(counts)
+    from_end = np.repeat(ends, counts) - np.arange(len(order))  # 1 = user's latest
+    last = np.zeros(len(ratings), dtype=bool)
+    last[order] = from_end <= np.minimum(n, counts - 1)[users]
     return _take(ratings, last)
 
 

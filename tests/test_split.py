@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reclearn import split
+from reclearn import make_synthetic, split
 
 
 def assert_partition(ratings, train, test):
@@ -93,18 +93,66 @@ def test_leave_last_out_holds_out_each_users_latest_rating(ratings):
     assert (test.set_index("user_id").timestamp >= latest_in_train[test.user_id].to_numpy()).all()
 
 
-def test_leave_last_out_breaks_time_ties_by_row_position_and_keeps_single_users():
+def test_leave_last_out_keeps_single_users_and_the_strictly_latest_rating():
     ratings = pd.DataFrame(
         {
             "user_id": ["a", "a", "a", "b"],
             "item_id": ["x", "y", "z", "x"],
             "rating": 1.0,
-            "timestamp": [5, 7, 7, 1],
+            "timestamp": [5, 9, 7, 1],
         }
     )
     train, test = split.leave_last_out(ratings)
-    assert list(test.index) == [2]
-    assert list(train.index) == [0, 1, 3]
+    assert list(test.index) == [1]
+    assert list(train.index) == [0, 2, 3]
+
+
+def tied_ratings(seed=3):
+    ratings = make_synthetic(num_users=80, num_items=40, density=0.2, seed=seed).ratings
+    return ratings.assign(timestamp=ratings.timestamp % 5)  # many tied timestamps
+
+
+def test_leave_last_out_does_not_depend_on_row_order():
+    ratings = tied_ratings()
+    _, test = split.leave_last_out(ratings)
+    _, shuffled_test = split.leave_last_out(ratings.sample(frac=1.0, random_state=1))
+    assert sorted(test.index) == sorted(shuffled_test.index)
+
+
+def held_out_is_largest_tied_item(ratings, test) -> np.ndarray:
+    """Per user with tied latest ratings: is the held-out item the largest tied id?"""
+    latest = ratings.groupby("user_id", observed=True).timestamp.transform("max")
+    tied = ratings[ratings.timestamp == latest]
+    largest = tied.groupby("user_id", observed=True).item_id.agg(lambda ids: max(map(str, ids)))
+    size = tied.groupby("user_id", observed=True).size()
+    held = test.set_index("user_id").item_id.astype(str)
+    users = size.index[size > 1]
+    return (held[users] == largest[users]).to_numpy()
+
+
+def test_leave_last_out_orders_ties_by_seed_not_by_item_id():
+    ratings = tied_ratings()
+    tests = [split.leave_last_out(ratings, seed=seed)[1] for seed in range(4)]
+    for test in tests:
+        latest = ratings.groupby("user_id", observed=True).timestamp.max()
+        assert (test.timestamp.to_numpy() == latest[test.user_id].to_numpy()).all()
+        largest = held_out_is_largest_tied_item(ratings, test)
+        assert len(largest) > 30 and 0.1 < largest.mean() < 0.7
+    assert all(set(tests[0].index) != set(other.index) for other in tests[1:])
+
+
+def test_leave_last_out_holds_out_n_latest_and_keeps_one_in_train():
+    ratings = tied_ratings()
+    train, test = split.leave_last_out(ratings, n=3)
+    counts = ratings.user_id.value_counts()
+    per_user = test.user_id.value_counts().reindex(counts.index, fill_value=0)
+    assert (per_user == np.minimum(3, counts - 1)).all()
+    assert_partition(ratings, train, test)
+    latest_in_train = train.groupby("user_id", observed=True).timestamp.max()
+    earliest_in_test = test.groupby("user_id", observed=True).timestamp.min()
+    assert (earliest_in_test >= latest_in_train[earliest_in_test.index]).all()
+    _, first = split.leave_last_out(ratings, n=1)
+    assert set(first.index) <= set(test.index)
 
 
 def test_kfold_folds_partition_the_rows(ratings):
