@@ -184,6 +184,19 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
     if models:
         from reclearn.bench import mf, ranking
 
+        sub.add_argument(
+            "--tuned",
+            action="store_true",
+            help="build every model with the options reclearn tune wrote to "
+            "benchmarks/tuned/<dataset>/ (make tune); files get a -tuned suffix",
+        )
+        sub.add_argument(
+            "--tuned-dir",
+            type=Path,
+            metavar="DIR",
+            help="folder of the tuned options (default: benchmarks/tuned)",
+        )
+
         labels = list((mf if models == "mf" else ranking).MODELS)
         sub.add_argument(
             "--models",
@@ -362,7 +375,7 @@ def cmd_tune(args) -> int:
         raise ValueError("give a budget: --trials N, --timeout S, or both")
     check_arguments(args.model, args.backend, args.objective, args.trials, args.timeout)
     bench.check_dataset(args.dataset)
-    folder = bench.writable_folder(tuned_folder(args.out) / args.dataset)
+    folder = bench.writable_folder(bench.tuned_folder(args.out) / args.dataset)
     dataset = data.load_dataset(args.dataset)
     train, described = benchmark_train(dataset.ratings, args.model, args.seed)
     content = None
@@ -397,28 +410,18 @@ def cmd_tune(args) -> int:
     return 0
 
 
-def tuned_folder(out: Path | None) -> Path:
-    """``out``, or ``benchmarks/tuned`` of the checkout when run inside it, or the
-    current directory."""
-    from reclearn.bench import repo_results
-
-    if out is not None:
-        return Path(out)
-    results = repo_results()
-    return results.parent / "tuned" if results is not None else Path.cwd()
-
-
 def tuned_record(result, args, train: str, seconds: float) -> dict:
     """What ``reclearn tune`` writes: options, budget, score, versions, machine."""
     from importlib import metadata
 
     from reclearn import __version__, bench
-    from reclearn.tune import VALIDATION_FRACTION
+    from reclearn.tune import VALIDATION_FRACTION, VALIDATION_ITEMS
 
     carved = (
         f"random {VALIDATION_FRACTION:g} of it (split.random_split, seed={args.seed})"
         if result.objective == "rmse"
-        else "each user's latest rating of it (split.leave_last_out)"
+        else f"each user's latest {VALIDATION_ITEMS} ratings of it "
+        f"(split.leave_last_out, n={VALIDATION_ITEMS}, seed={args.seed})"
     )
     versions = {"reclearn": __version__}
     packages = {"tensorflow": "tensorflow-cpu", "surprise": "scikit-surprise"}

@@ -292,6 +292,39 @@ def test_bench_ranking_runs_end_to_end_with_stored_negatives(tmp_path, capsys):
     assert set(results["protocol"]) == {"full", "sampled"}
 
 
+@pytest.mark.slow
+def test_bench_ranking_tuned_builds_the_models_with_their_tuned_options(tmp_path, capsys):
+    tuned, out = tmp_path / "tuned", tmp_path / "out"
+    for model in (["ease"], ["bpr-mf", "--backend", "torch"]):
+        argv = ["tune", *model, "--dataset", "synthetic", "--trials", "2"]
+        assert cli.main([*argv, "--out", str(tuned)]) == 0
+    l2 = json.loads((tuned / "synthetic" / "ease.json").read_text())["best_options"]["l2"]
+    capsys.readouterr()
+    args = ["bench", "ranking", "--dataset", "synthetic", "--quick", "--backend", "torch"]
+    assert cli.main([*args, "--tuned", "--tuned-dir", str(tuned), "--out", str(out)]) == 0
+    text = (out / "ranking-synthetic-quick-tuned.md").read_text()
+    assert "Options tuned by `reclearn tune` (the same budget: 2 trials each" in text
+    assert "for 2 model(s)" in text and f"EASE l2 = {l2:g}" not in text  # not re-chosen
+    assert [row["model"] for row in markdown_tables(text)[0]] == ["pop", "ease", "bpr-mf-torch"]
+
+
+def test_bench_tuned_without_tuned_options_says_which_command_makes_them(tmp_path, capsys):
+    args = ["bench", "ranking", "--dataset", "synthetic", "--backend", "tf", "--quick"]
+    line = error_line([*args, "--tuned", "--tuned-dir", str(tmp_path)], capsys)
+    assert line == (
+        f"reclearn: error: no tuned options for 'ease' on 'synthetic': "
+        f"{tmp_path / 'synthetic' / 'ease.json'} is missing; make it with: reclearn tune "
+        "ease --dataset synthetic --trials 40 (or run without --tuned)"
+    )
+    (tmp_path / "synthetic").mkdir()
+    record = {"model": "ease", "backend": None, "dataset": "synthetic", "best_options": {}}
+    (tmp_path / "synthetic" / "ease.json").write_text(json.dumps(record))
+    line = error_line([*args, "--tuned", "--tuned-dir", str(tmp_path)], capsys)
+    assert "no tuned options for 'bpr-mf-tf'" in line and "--backend tf" in line
+    with pytest.raises(ValueError, match="epochs and tuned exclude each other"):
+        BenchOptions(epochs=2, tuned=True)
+
+
 def _interval(cell: str) -> tuple[float, float, float]:
     mean, rest = cell.split(" [")
     low, high = rest.rstrip("]").split(", ")
@@ -555,7 +588,7 @@ def test_tune_names_its_file_after_model_and_backend(capsys, tmp_path):
 
 def test_tuned_files_go_to_benchmarks_tuned_only_from_inside_the_checkout(tmp_path, monkeypatch):
     monkeypatch.chdir(bench.ROOT / "reclearn")
-    assert cli.tuned_folder(None) == bench.ROOT / "benchmarks" / "tuned"
+    assert bench.tuned_folder(None) == bench.ROOT / "benchmarks" / "tuned"
     monkeypatch.chdir(tmp_path)
-    assert cli.tuned_folder(None) == tmp_path
-    assert cli.tuned_folder(tmp_path / "x") == tmp_path / "x"
+    assert bench.tuned_folder(None) == tmp_path
+    assert bench.tuned_folder(tmp_path / "x") == tmp_path / "x"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import os
 import platform
 import tempfile
@@ -45,7 +46,8 @@ class BenchOptions:
 
     Raises:
         ValueError: An unknown backend, or ``epochs`` (when given), ``seed`` or
-            ``folds`` not an integer of at least 1, 0 and 2.
+            ``folds`` not an integer of at least 1, 0 and 2, or both ``epochs`` and
+            ``tuned``.
 
     Introduced in chapter "Matrix factorization".
     """
@@ -70,11 +72,22 @@ class BenchOptions:
     models: tuple[str, ...] | None = None
     """Benchmark labels to run (keys of the benchmark's ``MODELS``; one label may be a
     string; repeats are dropped); None: all."""
+    tuned: bool = False
+    """Build every model with the options ``reclearn tune`` chose (:func:`tuned_options`)
+    instead of its defaults; file names get a ``-tuned`` suffix."""
+    tuned_dir: Path | None = None
+    """Folder of the tuned options (its ``<dataset>/`` subfolder); None:
+    ``benchmarks/tuned`` of the checkout."""
 
     def __post_init__(self) -> None:
         backends(self.backend)
         if self.epochs is not None:
             check_int("epochs", self.epochs, minimum=1)
+            if self.tuned:
+                raise ValueError(
+                    "epochs and tuned exclude each other: tuned models train the epochs "
+                    "their tuning chose; drop --epochs or --tuned"
+                )
         check_int("seed", self.seed, minimum=0)
         check_int("folds", self.folds, minimum=2)
         if self.models is not None:
@@ -203,14 +216,81 @@ def default_out() -> Path:
     return repo_results() or Path.cwd()
 
 
-def stem(name: str, dataset: str, quick: bool) -> str:
-    """File stem: ``mf`` for the full run on the default data, else ``mf-synthetic-quick``."""
+def stem(name: str, dataset: str, quick: bool, tuned: bool = False) -> str:
+    """File stem: ``mf`` for the full run on the default data with default options, else
+    e.g. ``mf-synthetic-quick`` or ``ranking-tuned``."""
     parts = [name]
     if dataset != DEFAULT_DATASET:
         parts.append(dataset)
     if quick:
         parts.append("quick")
+    if tuned:
+        parts.append("tuned")
     return "-".join(parts)
+
+
+def tuned_folder(out: Path | None = None) -> Path:
+    """``out``, or ``benchmarks/tuned`` of the checkout when run inside it, or the
+    current directory."""
+    if out is not None:
+        return Path(out)
+    results = repo_results()
+    return results.parent / "tuned" if results is not None else Path.cwd()
+
+
+def tuned_record(options: BenchOptions, label: str) -> dict:
+    """What ``reclearn tune`` wrote for benchmark label ``label`` (``mf-torch``, ``ease``)
+    on ``options.dataset``: its best options, budget and validation score.
+
+    Raises:
+        FileNotFoundError: No such record; the message gives the command that makes it.
+        ValueError: The record is for another model, backend or data set.
+    """
+    path = tuned_folder(options.tuned_dir) / options.dataset / f"{label}.json"
+    deep = label.endswith(("-torch", "-tf"))
+    name, backend = label.rsplit("-", 1) if deep else (label, None)
+    if not path.is_file():
+        flag = f" --backend {backend}" if backend else ""
+        raise FileNotFoundError(
+            f"no tuned options for {label!r} on {options.dataset!r}: {path} is missing; "
+            f"make it with: reclearn tune {name} --dataset {options.dataset}{flag} "
+            "--trials 40 (or run without --tuned)"
+        )
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if (record.get("model"), record.get("backend"), record.get("dataset")) != (
+        name,
+        backend,
+        options.dataset,
+    ):
+        raise ValueError(
+            f"{path} holds options for {record.get('model')!r} on "
+            f"{record.get('dataset')!r}, not {label!r} on {options.dataset!r}"
+        )
+    return record
+
+
+def tuned_records(options: BenchOptions, labels, table: dict) -> dict[str, dict]:
+    """Label -> :func:`tuned_record` for the ``labels`` of a benchmark's ``table`` whose
+    model has a search space (the others have nothing to tune); empty unless
+    ``options.tuned``."""
+    from reclearn.search_spaces import SEARCH_SPACES
+
+    if not options.tuned:
+        return {}
+    tunable = [label for label in labels if table[label][0] in SEARCH_SPACES]
+    return {label: tuned_record(options, label) for label in tunable}
+
+
+def budget_text(records: dict[str, dict]) -> str:
+    """One sentence on the tuning budgets of ``records`` (label -> tuned record)."""
+    budgets = {json.dumps(r["budget"], sort_keys=True) for r in records.values()}
+    trials = sorted({r["budget"]["trials"] for r in records.values()}, key=str)
+    same = "the same budget" if len(budgets) == 1 else "differing budgets"
+    return (
+        f"Options tuned by `reclearn tune` ({same}: {', '.join(map(str, trials))} "
+        f"trials each, Optuna TPE, validation carved from train) for "
+        f"{len(records)} model(s)."
+    )
 
 
 def backends(choice: str) -> list[str]:

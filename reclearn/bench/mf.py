@@ -21,6 +21,7 @@ from reclearn.bench import (
     ROOT,
     BenchOptions,
     BenchResult,
+    budget_text,
     build_model,
     choose,
     log,
@@ -28,6 +29,7 @@ from reclearn.bench import (
     repo_results,
     stem,
     torch_device,
+    tuned_records,
     versions,
     write_atomic,
 )
@@ -67,6 +69,7 @@ def check(options: BenchOptions) -> tuple[list, Path]:
         OSError: The output folder cannot be created or written to.
     """
     labels = choose_models(options.models, options.backend, options.quick)
+    tuned_records(options, labels, MODELS)  # every tuned file there and readable
     return labels, options.check()
 
 
@@ -81,12 +84,12 @@ def warm_up(labels, ratings: pd.DataFrame, scale, epochs, verbose: bool) -> None
             log(verbose, f"warmed up {label} (one untimed fit on {len(tiny)} ratings)")
 
 
-def evaluate(label: str, fold: int, train, test, scale, epochs) -> dict:
-    """Fit one model on ``train``, score it on ``test``; one result row."""
+def evaluate(label: str, fold: int, train, test, scale, epochs, **options) -> dict:
+    """Fit one model (with ``options``) on ``train``, score it on ``test``; one row."""
     from reclearn import metrics
 
     name, backend = MODELS[label]
-    model = build_model(name, backend, epochs)
+    model = build_model(name, backend, options.pop("epochs", epochs), **options)
     start = time.perf_counter()
     model.fit(train, rating_scale=scale)
     fit_s = time.perf_counter() - start
@@ -205,6 +208,9 @@ def run(options: BenchOptions) -> BenchResult:
     splits = list(reclearn.split.kfold(ratings, n_splits=folds, seed=seed))
     if options.quick:
         splits = splits[:QUICK_FOLDS]
+    tuned = tuned_records(options, labels, MODELS)
+    if options.tuned:  # tuned on fold 0's train, which holds the other folds' test rows
+        splits = splits[:1]
     warm_up(labels, ratings, scale, epochs, verbose)
 
     tasks = [(fold, label) for fold in range(len(splits)) for label in labels]
@@ -212,7 +218,8 @@ def run(options: BenchOptions) -> BenchResult:
     bar = progress(tasks, desc="bench mf", unit="fit")
     for fold, label in bar:
         train, test = splits[fold]
-        row = evaluate(label, fold, train, test, scale, epochs)
+        model_options = tuned[label]["best_options"] if label in tuned else {}
+        row = evaluate(label, fold, train, test, scale, epochs, **model_options)
         rows.append(row)
         bar.set_postfix(fold=fold, model=label, rmse=row["rmse"])
         fit = f"fit {row['fit_s']:.2f} s"
@@ -226,9 +233,14 @@ def run(options: BenchOptions) -> BenchResult:
         f"{machine()} (torch device: {torch_device()}); {versions()}. {trained}"
         "Deep backends warmed up with one untimed fit before timing; times in seconds."
     )
+    if tuned:
+        head += (
+            f" {budget_text(tuned)} They were tuned on fold 0's train, which holds the "
+            "other folds' test rows, so only fold 0 is scored."
+        )
     table = markdown(summary, head)
 
-    name = stem("mf", dataset, options.quick)
+    name = stem("mf", dataset, options.quick, options.tuned)
     result = BenchResult(table, [out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[0], results.to_csv(index=False, float_format="%.6g"))
     write_atomic(result.files[1], table)
@@ -239,7 +251,7 @@ def run(options: BenchOptions) -> BenchResult:
             result.files.append(readme)
         else:
             result.notes.append(f"markers {MARKERS} not found in {readme}; left it unchanged")
-    if dataset == DEFAULT_DATASET and epochs is None:
+    if dataset == DEFAULT_DATASET and epochs is None and not tuned:
         lines, result.failures = check_floors(summary)
         result.notes += lines
     return result

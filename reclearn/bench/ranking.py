@@ -17,11 +17,13 @@ import pandas as pd
 from reclearn.bench import (
     BenchOptions,
     BenchResult,
+    budget_text,
     build_model,
     choose,
     log,
     machine,
     stem,
+    tuned_records,
     versions,
     write_atomic,
 )
@@ -50,6 +52,7 @@ def choose_models(models=None, backend: str = "both", quick: bool = False) -> li
 def check(options: BenchOptions) -> tuple[list, Path]:
     """As :func:`reclearn.bench.mf.check`: the labels to run and the output folder."""
     labels = choose_models(options.models, options.backend, options.quick)
+    tuned_records(options, labels, MODELS)  # every tuned file there and readable
     return labels, options.check()
 
 
@@ -151,8 +154,10 @@ def run(options: BenchOptions) -> BenchResult:
         options: What to run. ``seed`` draws the stored negatives of the sampled
             protocol; ``backend`` picks the neural twins; ``models`` are keys of
             :data:`MODELS` (default all of them); ``quick`` runs pop, EASE and BPR-MF
-            only; ``epochs`` overrides the neural models' defaults; ``verbose``
-            prints a line per model and protocol. ``folds`` is not used.
+            only; ``epochs`` overrides the neural models' defaults; ``tuned`` builds
+            every model with its options in ``benchmarks/tuned`` (EASE's l2 is then
+            not chosen again); ``verbose`` prints a line per model and protocol.
+            ``folds`` is not used.
 
     Returns:
         A :class:`reclearn.bench.BenchResult`.
@@ -177,11 +182,14 @@ def run(options: BenchOptions) -> BenchResult:
     log(verbose, f"wrote {path} (sha256 {digest[:16]}...)")
 
     rows, notes = [], []
+    tuned = tuned_records(options, labels, MODELS)
+    if tuned:
+        notes.append(budget_text(tuned))
     bar = progress(labels, desc="bench ranking", unit="model")
     for label in bar:
         name, model_backend = MODELS[label]
-        model_options = {}
-        if label == "ease":
+        model_options = dict(tuned[label]["best_options"]) if label in tuned else {}
+        if label == "ease" and label not in tuned:
             l2, scores, tune_s = tune_ease(train)
             model_options["l2"] = l2
             grid = ", ".join(f"{k:g}: {v:.4f}" for k, v in scores.items())
@@ -190,7 +198,8 @@ def run(options: BenchOptions) -> BenchResult:
                 f"{tune_s:.1f} s, not counted in fit (s)."
             )
             log(verbose, notes[-1])
-        model = build_model(name, model_backend, epochs, **model_options)
+        trained = model_options.pop("epochs", epochs)  # tuned deep models carry theirs
+        model = build_model(name, model_backend, trained, **model_options)
         model_rows, counts, summaries = run_model(label, model, train, test, negatives)
         rows += model_rows
         users, skipped, unscorable = counts["full"]
@@ -213,7 +222,7 @@ def run(options: BenchOptions) -> BenchResult:
     if notes:
         head += "\n\n" + " ".join(notes)
     table = markdown(results, head)
-    name = stem("ranking", dataset, options.quick)
+    name = stem("ranking", dataset, options.quick, options.tuned)
     result = BenchResult(table, [path, out / f"{name}.csv", out / f"{name}.md"])
     write_atomic(result.files[1], results.to_csv(index=False, float_format="%.6g"))
     write_atomic(result.files[2], table)
