@@ -420,7 +420,7 @@ def tuned_record(result, args, train: str, seconds: float) -> dict:
     carved = (
         f"random {VALIDATION_FRACTION:g} of it (split.random_split, seed={args.seed})"
         if result.objective == "rmse"
-        else f"each user's latest {VALIDATION_ITEMS} ratings of it "
+        else f"each user's latest {'rating' if VALIDATION_ITEMS == 1 else 'ratings'} of it "
         f"(split.leave_last_out, n={VALIDATION_ITEMS}, seed={args.seed})"
     )
     versions = {"reclearn": __version__}
