@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -290,6 +291,11 @@ def test_bench_ranking_runs_end_to_end_with_stored_negatives(tmp_path, capsys):
     assert len(negatives) == 500
     results = pd.read_csv(tmp_path / "ranking-synthetic-quick.csv")
     assert set(results["protocol"]) == {"full", "sampled"}
+    users = pd.read_csv(tmp_path / "ranking-synthetic-quick-users.csv")
+    assert list(users.columns) == ["model", "user_id", "hr@10", "ndcg@10"]
+    full_ndcg = results.query("protocol == 'full' and metric == 'ndcg@10'")
+    means = users.groupby("model", sort=False)["ndcg@10"].mean()
+    assert np.allclose(means[full_ndcg["model"]], full_ndcg["mean"], atol=1e-5)
 
 
 @pytest.mark.slow

@@ -4,7 +4,9 @@ protocol, each user's latest rating held out (``split.leave_last_out``).
 Every rating counts as an interaction. EASE's ``l2`` is tuned on a validation split carved
 from train the same way. Writes the sampled protocol's candidates to
 ``negatives-<dataset>-seed<seed>.csv``, then ``ranking.csv`` (one row per model, protocol
-and metric: mean and a per-user bootstrap 95% interval) and ``ranking.md``.
+and metric: mean and a per-user bootstrap 95% interval), ``ranking.md`` and
+``ranking-users.csv`` (each model's full-protocol HR@10 and NDCG@10 per user, so that
+chapters can run paired tests on the committed results).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from reclearn.progress import progress
 
 K = 10
 N_BOOT = 1000
+PER_USER = (f"hr@{K}", f"ndcg@{K}")
+"""Full-protocol metrics written per user to ``ranking-users.csv``, for paired tests."""
 NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf")
 
 # label -> (registry name, backend); the NumPy baselines, then the neural models.
@@ -84,7 +88,8 @@ def tune_ease(train: pd.DataFrame) -> tuple[float, dict, float]:
 
 
 def run_model(label, model, train, test, negatives) -> tuple[list[dict], dict, dict]:
-    """Fit on train, evaluate under both protocols; CSV rows, skip counts, summaries."""
+    """Fit on train, evaluate under both protocols: CSV rows, skip counts, and per
+    protocol the summary and the per-user frame."""
     from reclearn.evaluate import evaluate_ranking
     from reclearn.stats import bootstrap_ci
 
@@ -102,7 +107,7 @@ def run_model(label, model, train, test, negatives) -> tuple[list[dict], dict, d
             negatives=negatives if protocol == "sampled" else None,
         )
         counts[protocol] = (result.num_users, result.num_skipped, result.num_unscorable_items)
-        summaries[protocol] = result.summary
+        summaries[protocol] = result.summary, result.per_user
         for column in result.summary:
             mean, low, high = bootstrap_ci(result.per_user[column].dropna(), n_boot=N_BOOT)
             rows.append(
@@ -181,7 +186,7 @@ def run(options: BenchOptions) -> BenchResult:
     negatives = sampling.load_negatives(path)
     log(verbose, f"wrote {path} (sha256 {digest[:16]}...)")
 
-    rows, notes = [], []
+    rows, notes, per_user = [], [], []
     tuned = tuned_records(options, labels, MODELS)
     if tuned:
         notes.append(budget_text(tuned))
@@ -203,8 +208,9 @@ def run(options: BenchOptions) -> BenchResult:
         model_rows, counts, summaries = run_model(label, model, train, test, negatives)
         rows += model_rows
         users, skipped, unscorable = counts["full"]
-        bar.set_postfix(model=label, ndcg=float(summaries["full"][f"ndcg@{K}"]))
-        for protocol, summary in summaries.items():
+        bar.set_postfix(model=label, ndcg=float(summaries["full"][0][f"ndcg@{K}"]))
+        per_user.append(summaries["full"][1][["user_id", *PER_USER]].assign(model=label))
+        for protocol, (summary, _) in summaries.items():
             hr, ndcg = summary[f"hr@{K}"], summary[f"ndcg@{K}"]
             scores = f"HR@{K} {hr:.4f}  NDCG@{K} {ndcg:.4f}"
             log(verbose, f"{label:>14} {protocol:>7}: {scores}")
@@ -223,7 +229,10 @@ def run(options: BenchOptions) -> BenchResult:
         head += "\n\n" + " ".join(notes)
     table = markdown(results, head)
     name = stem("ranking", dataset, options.quick, options.tuned)
-    result = BenchResult(table, [path, out / f"{name}.csv", out / f"{name}.md"])
-    write_atomic(result.files[1], results.to_csv(index=False, float_format="%.6g"))
-    write_atomic(result.files[2], table)
+    files = [path, out / f"{name}.csv", out / f"{name}.md", out / f"{name}-users.csv"]
+    result = BenchResult(table, files)
+    write_atomic(files[1], results.to_csv(index=False, float_format="%.6g"))
+    write_atomic(files[2], table)
+    users_frame = pd.concat(per_user)[["model", "user_id", *PER_USER]]
+    write_atomic(files[3], users_frame.to_csv(index=False, float_format="%.6g"))
     return result
