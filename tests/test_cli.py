@@ -349,7 +349,7 @@ def test_bench_cold_start_runs_end_to_end_and_writes_csv_and_markdown(tmp_path, 
     assert [row["model"] for row in post_release] == list(cold_start.QUICK_POST_RELEASE_MODELS)
     assert list(user_ndcg[0]) == ["model", "backend", "n=0", "n=5"]
     assert all(0 <= float(row["n=5"]) <= 1 for row in user_ndcg + user_hr)
-    frame = pd.read_csv(tmp_path / "cold_start-synthetic-quick.csv", comment="#")
+    frame = pd.read_csv(tmp_path / "cold_start-synthetic-quick.csv")
     assert len(frame) == len(cold_start.plan("tf", quick=True))
     assert set(frame.signals) == {"release", "post-release"}
     assert (tmp_path / "cold_start-synthetic-quick.md").read_text().count("| hybrid | tf |") == 4

@@ -14,7 +14,6 @@ tables).
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
@@ -200,9 +199,6 @@ def run(options: BenchOptions) -> BenchResult:
 
     frame = pd.DataFrame(rows)
     provenance = f"{machine()}; {versions()}"
-    buffer = io.StringIO()
-    buffer.write(f"# {provenance}\n")
-    frame.to_csv(buffer, index=False, float_format="%.4f")
     trained = f" Deep models trained {epochs} epochs." if epochs is not None else ""
     head = (
         f"{dataset} ({len(data.ratings):,} ratings): item cold start holds out "
@@ -215,6 +211,6 @@ def run(options: BenchOptions) -> BenchResult:
     )
     name = stem("cold_start", dataset, options.quick)
     result = BenchResult(markdown(frame, head), [out / f"{name}.csv", out / f"{name}.md"])
-    write_atomic(result.files[0], buffer.getvalue())
+    write_atomic(result.files[0], frame.to_csv(index=False, float_format="%.4f"))
     write_atomic(result.files[1], result.table)
     return result
