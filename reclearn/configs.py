@@ -15,7 +15,7 @@ from reclearn.checks import (
 
 _AT_LEAST_ONE = (
     "epochs batch_size num_factors num_negatives token_dim num_filters kernel_size "
-    "max_tokens min_count min_df"
+    "max_tokens min_count min_df max_len num_blocks"
 ).split()
 _BOOLS = "verbose replace pretrain item_ids use_tags centre".split()
 
@@ -223,6 +223,43 @@ class BPRConfig(FactorConfig):
 
     epochs: int = 20
     learning_rate: float = 1e-2
+
+
+@dataclass(frozen=True)
+class SequenceConfig(ImplicitConfig):
+    """A next-item model over each user's history in time order (GRU4Rec, SASRec).
+
+    Every position of a training window predicts the next item: its positive is that
+    item, its ``num_negatives`` negatives are items the user never interacted with, and
+    the loss is the binary cross-entropy of all of them (Kang & McAuley 2018). Item
+    vectors are shared by the input and the output layer."""
+
+    num_factors: int = 64
+    """Length d of the item vectors and of the network's hidden states."""
+    max_len: int = 50
+    """Most recent items a network reads; longer histories train as several windows."""
+    dropout: float = 0.2
+    """Dropout rate on the input vectors and inside the network."""
+    num_negatives: int = 1
+    init_std: float = 0.05
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+
+
+@dataclass(frozen=True)
+class GRU4RecConfig(SequenceConfig):
+    """GRU4Rec: a GRU over the item vectors; its state at the last position scores the
+    next item (Hidasi et al. 2016)."""
+
+
+@dataclass(frozen=True)
+class SASRecConfig(SequenceConfig):
+    """SASRec: causal self-attention blocks over the item vectors plus learned position
+    vectors (Kang & McAuley 2018)."""
+
+    num_blocks: int = 2
+    """Self-attention blocks (attention, then a position-wise feed-forward layer)."""
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from reclearn.configs import (
     ContentCNNConfig,
     ContentConfig,
     GMFConfig,
+    GRU4RecConfig,
     HybridConfig,
     MFConfig,
     MLPConfig,
     NeuMFConfig,
     NeuralCFConfig,
+    SASRecConfig,
 )
 
 BACKENDS = ("torch", "tf")
@@ -31,6 +33,8 @@ DEEP_MODELS = {
     "content-cnn": ("ContentCNNRecommender", ContentCNNConfig),
     "content-bag": ("ContentBagRecommender", ContentBagConfig),
     "hybrid": ("HybridRecommender", HybridConfig),
+    "gru4rec": ("GRU4RecRecommender", GRU4RecConfig),
+    "sasrec": ("SASRecRecommender", SASRecConfig),
 }
 
 SURPRISE_MODELS = {
@@ -44,12 +48,14 @@ SURPRISE_MODELS = {
 }
 
 # name -> class in reclearn/baselines.py (ranking models on NumPy/SciPy/implicit, any
-# backend)
+# backend; markov and sequence-knn read each user's ratings in time order)
 SIMPLE_MODELS = {
     "pop": "PopularityRecommender",
     "itemknn": "ItemKNNRecommender",
     "ease": "EASERecommender",
     "als": "ALSRecommender",
+    "markov": "MarkovRecommender",
+    "sequence-knn": "SequenceKNNRecommender",
 }
 
 # Models that read item content: they take ``content=item_content(...)``; content-tfidf
@@ -67,7 +73,8 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
 
     Args:
         name: A deep model (``"mf"``), a Surprise baseline (``"surprise-svd"``, ...) or a
-            ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``, ``"als"``); see
+            ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``, ``"als"``, the
+            sequential ``"markov"`` and ``"sequence-knn"``); see
             :func:`available_models`.
         backend: ``"torch"`` or ``"tf"`` for deep models; ignored by the baselines.
         **options: Fields of the model's config (e.g. ``num_factors=64, epochs=30``);

@@ -86,6 +86,13 @@ CONTENT = {
     "learning_rate": LEARNING_RATE,
     "num_negatives": NEGATIVES,
 }
+SEQUENCE = {
+    "num_factors": Int(16, 128, log=True),
+    "max_len": Int(10, 200, log=True),
+    "dropout": Float(0.0, 0.5),
+    "learning_rate": LEARNING_RATE,
+    "num_negatives": NEGATIVES,
+}
 CNN = {"num_filters": Int(8, 128, log=True), "kernel_size": Choice((1, 3, 5))}
 
 SEARCH_SPACES = {
@@ -151,6 +158,10 @@ SEARCH_SPACES = {
         "num_negatives": NEGATIVES,
         "pretrain": Choice((False, True)),
     },
+    "markov": {"window": Int(1, 10), "decay": Float(0.1, 1.0)},
+    "sequence-knn": {"k": Int(5, 500, log=True), "window": Int(1, 50, log=True)},
+    "gru4rec": SEQUENCE,
+    "sasrec": {**SEQUENCE, "num_blocks": Int(1, 3)},
     "content-tfidf": {
         "min_df": Int(1, 10),
         "centre": Choice((True, False)),
@@ -174,6 +185,8 @@ MAX_EPOCHS = {
     "content-cnn": 30,
     "content-bag": 30,
     "hybrid": 30,
+    "gru4rec": 60,
+    "sasrec": 60,
 }
 """Epochs a deep model may train during tuning (early stopping usually ends it sooner)."""
 

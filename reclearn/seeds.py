@@ -46,6 +46,8 @@ class Stream(enum.IntEnum):
     """The random control of ``explain.deletion_check``."""
     THINNING = 11
     """The rows ``split.thin`` keeps (was 7, shared with ``bootstrap_ci``)."""
+    SEQUENCE_NEGATIVES = 12
+    """Negatives drawn afresh each epoch for the sequential models."""
     CANDIDATES = 99
     """Sampled-protocol negatives (``sampling.sampled_protocol_negatives``)."""
 

@@ -40,6 +40,8 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "mlp": {"hidden": (8, 4)},
     "neumf": {"num_factors": 3, "hidden": (8, 4)},
     "bpr-mf": {"num_factors": 4},
+    "gru4rec": {"num_factors": 4, "max_len": 5},
+    "sasrec": {"num_factors": 4, "max_len": 5, "num_blocks": 1},
 }
 TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6}
 TOWERS |= {"min_count": 1}

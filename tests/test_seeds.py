@@ -33,6 +33,7 @@ def test_stream_numbers_are_the_ones_every_stored_result_was_drawn_with():
         "PERMUTATION": 9,
         "DELETION": 10,
         "THINNING": 11,
+        "SEQUENCE_NEGATIVES": 12,
         "CANDIDATES": 99,
     }
 

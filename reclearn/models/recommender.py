@@ -22,18 +22,22 @@ from reclearn.configs import (
     ContentBagConfig,
     ContentCNNConfig,
     GMFConfig,
+    GRU4RecConfig,
     HybridConfig,
     ImplicitConfig,
     MFConfig,
     MLPConfig,
     NeuMFConfig,
     NeuralCFConfig,
+    SASRecConfig,
+    SequenceConfig,
     TrainConfig,
     TwoTowerConfig,
 )
 from reclearn.content import ContentItems, ItemContent, token_matrix
 from reclearn.sampling import epoch_sampler, training_positives, warm_sampler
 from reclearn.seeds import Stream, rng
+from reclearn.sequences import Chronological, Sequences, histories, window_sampler
 
 PAIR_CHUNK = 1 << 16
 """Pairs scored per call of the network."""
@@ -414,6 +418,95 @@ class BPRRecommender(ImplicitRecommender, name="bpr-mf", config=BPRConfig):
     """
 
     pairwise = True
+
+
+class SequenceRecommender(Chronological, ImplicitRecommender, config=SequenceConfig):
+    """A next-item model: it reads each user's training history in time order.
+
+    ``fit`` orders every user's training positives in time
+    (:func:`reclearn.split.chronological` with ``config.seed``; ``train`` needs a
+    ``timestamp``) and trains the network on windows of ``max_len`` transitions
+    (:func:`reclearn.sequences.window_sampler`), watching NDCG@10 on a validation frame
+    as :class:`ImplicitRecommender` does. A user's scores come from the network's state
+    after the user's ``max_len`` most recent training items; unknown users get popular
+    items.
+
+    Introduced in chapter "Sequence-aware recommendation".
+    """
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(num_items, self.config, generator)
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        config = self.config
+        positives = self._positives(data)
+        self.sequences_ = self._sequences(data, config.threshold)
+        self.network = self._new_network(
+            self._make_network, data.num_users, data.num_items, config.seed
+        )
+        arrays = window_sampler(
+            self.sequences_,
+            positives,
+            config.max_len,
+            config.num_negatives,
+            replace=config.replace,
+            seed=config.seed,
+        )
+        self.history = self._fit_network(
+            self.network,
+            arrays,
+            config,
+            monitor=self._ndcg_monitor(data, validation),
+            callback=self.epoch_callback,
+        )
+
+    def histories(self, users: np.ndarray) -> np.ndarray:
+        """What the network reads for each user index: shape (len(users), max_len),
+        item indices plus one, left-padded with 0 (:func:`reclearn.sequences.histories`)."""
+        return histories(self.sequences_, np.asarray(users), self.config.max_len)
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        rows = max(1, SCORE_CHUNK // self.index.num_items)
+        out = [np.empty((0, self.index.num_items))]
+        for start in range(0, len(users), rows):
+            scores = self._forward_users(self.histories(users[start : start + rows]))
+            out.append(scores.astype(np.float64))
+        return np.concatenate(out)
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Pair scores gathered from the score rows of 256 distinct users at a time."""
+        distinct, inverse = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+        out = np.empty(len(inverse))
+        for start in range(0, len(distinct), 256):
+            in_batch = (inverse >= start) & (inverse < start + 256)
+            rows = self._score_users(distinct[start : start + 256])
+            out[in_batch] = rows[inverse[in_batch] - start, np.asarray(items)[in_batch]]
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            **super()._state(),
+            "sequence_indptr": self.sequences_.indptr,
+            "sequence_items": self.sequences_.items,
+        }
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        super()._restore(state)
+        self.sequences_ = Sequences(state["sequence_indptr"], state["sequence_items"])
+
+
+class GRU4RecRecommender(SequenceRecommender, name="gru4rec", config=GRU4RecConfig):
+    """GRU4Rec trained for the next item at every position with sampled negatives.
+
+    Introduced in chapter "Sequence-aware recommendation".
+    """
+
+
+class SASRecRecommender(SequenceRecommender, name="sasrec", config=SASRecConfig):
+    """SASRec trained for the next item at every position with sampled negatives.
+
+    Introduced in chapter "Sequence-aware recommendation".
+    """
 
 
 def _shared_fields(config, config_class) -> dict:

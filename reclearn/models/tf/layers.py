@@ -20,9 +20,10 @@ def embedding(initial: np.ndarray, name: str) -> keras.layers.Embedding:
     return layer
 
 
-def dense(kernel: np.ndarray, name: str) -> keras.layers.Dense:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = keras.layers.Dense(kernel.shape[1], name=name)
+def dense(kernel: np.ndarray, name: str, bias: bool = True) -> keras.layers.Dense:
+    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero (or
+    no bias)."""
+    layer = keras.layers.Dense(kernel.shape[1], use_bias=bias, name=name)
     layer.build((None, kernel.shape[0]))
     layer.kernel.assign(kernel)
     return layer
@@ -38,3 +39,11 @@ def factor_embeddings(
         embedding(user_vectors, "user_embedding"),
         embedding(item_vectors, "item_embedding"),
     )
+
+
+def layer_norm(size: int, name: str) -> keras.layers.LayerNormalization:
+    """Layer normalisation over the last axis of length ``size`` (epsilon 1e-8, as in
+    SASRec; the frameworks' defaults differ), gain one, bias zero."""
+    layer = keras.layers.LayerNormalization(epsilon=1e-8, name=name)
+    layer.build((None, size))
+    return layer

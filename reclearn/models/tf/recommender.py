@@ -20,6 +20,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.tf.content import TwoTower
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
+from reclearn.models.tf.sequence import GRU4Rec, SASRec
 from reclearn.models.training import check_loss, validation_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
@@ -166,7 +167,7 @@ def fit_network(
 
 def network_arrays(network: keras.Model) -> dict[str, np.ndarray]:
     """Weights by backend-neutral name: ``layer.embeddings``, ``layer.kernel`` (in, out),
-    ``layer.bias``."""
+    ``layer.bias``; layer norms ``layer.gamma``, ``layer.beta``."""
     return {_name(variable): variable.numpy() for variable in network.weights}
 
 
@@ -246,3 +247,5 @@ BPRRecommender = shared.backend_class(TFRecommender, shared.BPRRecommender, BPRM
 ContentCNNRecommender = shared.backend_class(TFRecommender, shared.ContentCNNRecommender, TwoTower)
 ContentBagRecommender = shared.backend_class(TFRecommender, shared.ContentBagRecommender, TwoTower)
 HybridRecommender = shared.backend_class(TFRecommender, shared.HybridRecommender, TwoTower)
+GRU4RecRecommender = shared.backend_class(TFRecommender, shared.GRU4RecRecommender, GRU4Rec)
+SASRecRecommender = shared.backend_class(TFRecommender, shared.SASRecRecommender, SASRec)

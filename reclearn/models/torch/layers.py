@@ -21,12 +21,14 @@ def embedding(initial: np.ndarray) -> nn.Embedding:
     return layer
 
 
-def dense(kernel: np.ndarray) -> nn.Linear:
-    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero."""
-    layer = nn.Linear(*kernel.shape)
+def dense(kernel: np.ndarray, bias: bool = True) -> nn.Linear:
+    """A dense layer whose kernel starts as ``kernel``, shape (in, out), bias zero (or
+    no bias)."""
+    layer = nn.Linear(*kernel.shape, bias=bias)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(kernel.T))
-        layer.bias.zero_()
+        if bias:
+            layer.bias.zero_()
     return layer
 
 
@@ -37,3 +39,9 @@ def factor_embeddings(
     user_vectors = normal(rng, std, (num_users, k))
     item_vectors = normal(rng, std, (num_items, k))
     return embedding(user_vectors), embedding(item_vectors)
+
+
+def layer_norm(size: int) -> nn.LayerNorm:
+    """Layer normalisation over the last axis of length ``size`` (epsilon 1e-8, as in
+    SASRec; the frameworks' defaults differ), gain one, bias zero."""
+    return nn.LayerNorm(size, eps=1e-8)

@@ -19,6 +19,7 @@ from reclearn.models import recommender as shared
 from reclearn.models.torch.content import TwoTower
 from reclearn.models.torch.mf import MF
 from reclearn.models.torch.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
+from reclearn.models.torch.sequence import GRU4Rec, SASRec
 from reclearn.models.training import check_loss, validation_loss
 from reclearn.progress import progress
 from reclearn.seeds import Stream, rng
@@ -166,11 +167,14 @@ def fit_network(
 
 def network_arrays(network: torch.nn.Module) -> dict[str, np.ndarray]:
     """Weights by backend-neutral name: ``layer.embeddings``, ``layer.kernel`` (in, out),
-    ``layer.bias``."""
+    ``layer.bias``; layer norms ``layer.gamma``, ``layer.beta``."""
     arrays = {}
     for name, module in network.named_modules():
         if isinstance(module, torch.nn.Embedding):
             arrays[f"{name}.embeddings"] = module.weight.detach().cpu().numpy()
+        elif isinstance(module, torch.nn.LayerNorm):
+            arrays[f"{name}.gamma"] = module.weight.detach().cpu().numpy()
+            arrays[f"{name}.beta"] = module.bias.detach().cpu().numpy()
         elif isinstance(module, (torch.nn.Linear, torch.nn.Conv1d)):
             weight = module.weight.detach().cpu().numpy()  # Conv1d: (out, in, width)
             arrays[f"{name}.kernel"] = weight.T  # (in, out); Conv1d: (width, in, out)
@@ -188,6 +192,9 @@ def set_network_arrays(network: torch.nn.Module, arrays: dict[str, np.ndarray]) 
         for name, module in network.named_modules():
             if isinstance(module, torch.nn.Embedding):
                 module.weight.copy_(torch.as_tensor(arrays[f"{name}.embeddings"]))
+            elif isinstance(module, torch.nn.LayerNorm):
+                module.weight.copy_(torch.as_tensor(arrays[f"{name}.gamma"]))
+                module.bias.copy_(torch.as_tensor(arrays[f"{name}.beta"]))
             elif isinstance(module, (torch.nn.Linear, torch.nn.Conv1d)):
                 module.weight.copy_(torch.as_tensor(arrays[f"{name}.kernel"].T))
                 if module.bias is not None:
@@ -271,3 +278,5 @@ ContentBagRecommender = shared.backend_class(
     TorchRecommender, shared.ContentBagRecommender, TwoTower
 )
 HybridRecommender = shared.backend_class(TorchRecommender, shared.HybridRecommender, TwoTower)
+GRU4RecRecommender = shared.backend_class(TorchRecommender, shared.GRU4RecRecommender, GRU4Rec)
+SASRecRecommender = shared.backend_class(TorchRecommender, shared.SASRecRecommender, SASRec)
