@@ -309,8 +309,8 @@ def test_bench_ranking_tuned_builds_the_models_with_their_tuned_options(tmp_path
     args = ["bench", "ranking", "--dataset", "synthetic", "--quick", "--backend", "torch"]
     assert cli.main([*args, "--tuned", "--tuned-dir", str(tuned), "--out", str(out)]) == 0
     text = (out / "ranking-synthetic-quick-tuned.md").read_text()
-    assert "Options tuned by `reclearn tune` (the same budget: 2 trials each" in text
-    assert "for 2 model(s)" in text and f"EASE l2 = {l2:g}" not in text  # not re-chosen
+    assert "validation carved from train) for 2 model(s), 2 trials each." in text
+    assert f"EASE l2 = {l2:g}" not in text  # not re-chosen
     assert [row["model"] for row in markdown_tables(text)[0]] == ["pop", "ease", "bpr-mf-torch"]
 
 
@@ -329,6 +329,17 @@ def test_bench_tuned_without_tuned_options_says_which_command_makes_them(tmp_pat
     assert "no tuned options for 'bpr-mf-tf'" in line and "--backend tf" in line
     with pytest.raises(ValueError, match="epochs and tuned exclude each other"):
         BenchOptions(epochs=2, tuned=True)
+
+
+def test_the_budget_sentence_names_the_models_a_time_limit_stopped():
+    def record(trials, timeout, total):
+        return {"budget": {"trials": trials, "timeout_s": timeout}, "trials": {"total": total}}
+
+    records = {"ease": record(20, None, 20), "neumf-torch": record(20, 600, 7)}
+    assert bench.budget_text(records) == (
+        "Options tuned by `reclearn tune` (Optuna TPE, validation carved from train) for 2 "
+        "model(s), 20 trials each; a time limit stopped neumf-torch after 7 (600 s)."
+    )
 
 
 def _interval(cell: str) -> tuple[float, float, float]:

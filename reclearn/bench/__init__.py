@@ -282,15 +282,21 @@ def tuned_records(options: BenchOptions, labels, table: dict) -> dict[str, dict]
 
 
 def budget_text(records: dict[str, dict]) -> str:
-    """One sentence on the tuning budgets of ``records`` (label -> tuned record)."""
-    budgets = {json.dumps(r["budget"], sort_keys=True) for r in records.values()}
-    trials = sorted({r["budget"]["trials"] for r in records.values()}, key=str)
-    same = "the same budget" if len(budgets) == 1 else "differing budgets"
-    return (
-        f"Options tuned by `reclearn tune` ({same}: {', '.join(map(str, trials))} "
-        f"trials each, Optuna TPE, validation carved from train) for "
-        f"{len(records)} model(s)."
+    """One sentence on the tuning budgets of ``records`` (label -> tuned record): the
+    trials asked for, and the models a time limit stopped earlier."""
+    from reclearn.prose import listing
+
+    asked = sorted({str(r["budget"]["trials"]) for r in records.values()})
+    cut = [
+        f"{label} after {r['trials']['total']} ({r['budget']['timeout_s']:g} s)"
+        for label, r in records.items()
+        if r["budget"]["trials"] and r["trials"]["total"] < r["budget"]["trials"]
+    ]
+    text = (
+        f"Options tuned by `reclearn tune` (Optuna TPE, validation carved from train) "
+        f"for {len(records)} model(s), {' or '.join(asked)} trials each"
     )
+    return text + (f"; a time limit stopped {listing(cut)}." if cut else ".")
 
 
 def backends(choice: str) -> list[str]:
