@@ -205,7 +205,7 @@ def test_backend_choice_filters_the_deep_models_only():
     ]  # fmt: skip
     assert ranking.choose_models(backend="tf", quick=True) == ["pop", "ease", "bpr-mf-tf"]
     assert len(mf.choose_models()) == 9
-    assert len(ranking.choose_models()) == 14
+    assert len(ranking.choose_models()) == 20
     with pytest.raises(ValueError, match="unknown model"):
         mf.choose_models(["svd"])
     with pytest.raises(ValueError, match="unknown backend 'jax'"):

@@ -35,14 +35,17 @@ K = 10
 N_BOOT = 1000
 PER_USER = (f"hr@{K}", f"ndcg@{K}")
 """Full-protocol metrics written per user to ``ranking-users.csv``, for paired tests."""
-NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf")
+NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf", "gru4rec", "sasrec")
 
-# label -> (registry name, backend); the NumPy baselines, then the neural models.
+# label -> (registry name, backend); the NumPy baselines (order-blind, then sequential),
+# then the neural models.
 MODELS = {
     "pop": ("pop", "numpy"),
     "itemknn": ("itemknn", "numpy"),
     "ease": ("ease", "numpy"),
     "als": ("als", "numpy"),
+    "markov": ("markov", "numpy"),
+    "sequence-knn": ("sequence-knn", "numpy"),
     **{f"{name}-{b}": (name, b) for name in NEURAL for b in ("torch", "tf")},
 }
 QUICK_MODELS = ("pop", "ease", "bpr-mf-torch", "bpr-mf-tf")
