@@ -86,20 +86,22 @@ bench: $(STAMP)  ## run the benchmarks (reclearn bench ...), update README.md
 	for benchmark in mf ranking; do \
 	  $(BOOK_ENV) $(BIN)/reclearn bench $$benchmark --tuned || status=1; done; exit $$status
 
-# Every model gets the same budget of trials on validation data (reclearn tune --help);
-# deep models once per backend. E.g. make tune TUNE_TRIALS=10 TUNE_MODELS="ease als".
-TUNE_TRIALS ?= 40
+# Every model gets the same budget of trials on validation data (reclearn tune --help),
+# and the deep models, whose trials train networks, a time limit per study too; deep
+# models once per backend. E.g. make tune TUNE_TRIALS=10 TUNE_MODELS="ease als".
+TUNE_TRIALS ?= 20
+TUNE_TIMEOUT ?= 600
 TUNE_DATASET ?= ml-latest-small
 TUNE_MODELS ?= surprise-svd surprise-svdpp surprise-knnbaseline itemknn ease als \
-	content-tfidf
-TUNE_DEEP ?= mf neuralcf bpr-mf gmf mlp neumf content-cnn content-bag hybrid
+	markov sequence-knn content-tfidf
+TUNE_DEEP ?= mf neuralcf bpr-mf gmf mlp neumf gru4rec sasrec content-cnn content-bag hybrid
 TUNE_BACKENDS ?= torch tf
 TUNE := $(BOOK_ENV) $(BIN)/reclearn tune --dataset $(TUNE_DATASET) --trials $(TUNE_TRIALS)
 
 tune: $(STAMP)  ## tune every model with TUNE_TRIALS trials: benchmarks/tuned/<dataset>/
 	for model in $(TUNE_MODELS); do $(TUNE) $$model; done
 	for model in $(TUNE_DEEP); do for backend in $(TUNE_BACKENDS); do \
-	  $(TUNE) $$model --backend $$backend; done; done
+	  $(TUNE) $$model --backend $$backend --timeout $(TUNE_TIMEOUT); done; done
 
 # Classroom (see chapters/teaching.md): Otter Grader, offline, no Docker.
 SUBMISSIONS ?=
