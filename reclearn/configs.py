@@ -231,26 +231,35 @@ class SequenceConfig(ImplicitConfig):
 
     Every position of a training window predicts the next item: its positive is that
     item, its ``num_negatives`` negatives are items the user never interacted with, and
-    the loss is the binary cross-entropy of all of them (Kang & McAuley 2018). Item
-    vectors are shared by the input and the output layer."""
+    the loss is the binary cross-entropy of all of them. This is SASRec's objective
+    (Kang & McAuley 2018), used for GRU4Rec too so the two differ only in the network:
+    a step scores ``1 + num_negatives`` items per position instead of every item (a
+    full softmax), and it is the pointwise log loss of the book's NCF models. Item
+    vectors are shared by the input and the output layer. The defaults come from a few
+    runs on a validation split carved from ml-latest-small's leave-last-out train (both
+    networks were best near epoch 20)."""
 
     num_factors: int = 64
     """Length d of the item vectors and of the network's hidden states."""
-    max_len: int = 50
+    max_len: int = 20
     """Most recent items a network reads; longer histories train as several windows."""
     dropout: float = 0.2
     """Dropout rate on the input vectors and inside the network."""
-    num_negatives: int = 1
+    num_negatives: int = 16
+    """Negatives per position, drawn afresh every epoch (the paper draws one; 16 lifted
+    SASRec's validation NDCG@10 on ml-latest-small from about 0.03 to 0.05)."""
     init_std: float = 0.05
-    epochs: int = 30
-    batch_size: int = 128
-    learning_rate: float = 1e-3
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 3e-3
 
 
 @dataclass(frozen=True)
 class GRU4RecConfig(SequenceConfig):
     """GRU4Rec: a GRU over the item vectors; its state at the last position scores the
     next item (Hidasi et al. 2016)."""
+
+    learning_rate: float = 1e-2
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ SEQUENCE = {
     "max_len": Int(10, 200, log=True),
     "dropout": Float(0.0, 0.5),
     "learning_rate": LEARNING_RATE,
-    "num_negatives": NEGATIVES,
+    "num_negatives": Int(1, 32, log=True),
 }
 CNN = {"num_filters": Int(8, 128, log=True), "kernel_size": Choice((1, 3, 5))}
 
