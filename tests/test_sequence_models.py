@@ -248,3 +248,22 @@ def test_a_state_never_depends_on_later_items(name, backend):
     states = [_states(network, history) for history in (HISTORIES, changed)]
     np.testing.assert_allclose(states[0][:, :-1], states[1][:, :-1], rtol=0, atol=1e-6)
     assert not np.allclose(states[0][:, -1], states[1][:, -1])
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "words"),
+    [
+        ("sasrec", {"max_len": 0}, ["max_len", "0"]),
+        ("sasrec", {"num_blocks": 0}, ["num_blocks", "0"]),
+        ("gru4rec", {"dropout": 1.0}, ["dropout", "[0, 1)"]),
+        ("gru4rec", {"validation_fraction": 0.1}, ["validation_fraction", "leave_last_out"]),
+        ("markov", {"decay": 0.0}, ["decay", "0"]),
+        ("markov", {"window": 0}, ["window", "0"]),
+        ("sequence-knn", {"k": 0}, ["k", "0"]),
+    ],
+)
+def test_bad_options_of_the_sequential_models_are_named(name, options, words):
+    with pytest.raises(ValueError) as error:
+        reclearn.build(name, "torch", **options)
+    for word in words:
+        assert word in str(error.value)
