@@ -320,7 +320,7 @@ def test_bench_tuned_without_tuned_options_says_which_command_makes_them(tmp_pat
     assert line == (
         f"reclearn: error: no tuned options for 'ease' on 'synthetic': "
         f"{tmp_path / 'synthetic' / 'ease.json'} is missing; make it with: reclearn tune "
-        "ease --dataset synthetic --trials 40 (or run without --tuned)"
+        "ease --dataset synthetic --trials 20, as make tune does (or run without --tuned)"
     )
     (tmp_path / "synthetic").mkdir()
     record = {"model": "ease", "backend": None, "dataset": "synthetic", "best_options": {}}

@@ -73,7 +73,7 @@ class BenchOptions:
     """Benchmark labels to run (keys of the benchmark's ``MODELS``; one label may be a
     string; repeats are dropped); None: all."""
     tuned: bool = False
-    """Build every model with the options ``reclearn tune`` chose (:func:`tuned_options`)
+    """Build every model with the options ``reclearn tune`` chose (:func:`tuned_record`)
     instead of its defaults; file names get a ``-tuned`` suffix."""
     tuned_dir: Path | None = None
     """Folder of the tuned options (its ``<dataset>/`` subfolder); None:
@@ -254,7 +254,7 @@ def tuned_record(options: BenchOptions, label: str) -> dict:
         raise FileNotFoundError(
             f"no tuned options for {label!r} on {options.dataset!r}: {path} is missing; "
             f"make it with: reclearn tune {name} --dataset {options.dataset}{flag} "
-            "--trials 40 (or run without --tuned)"
+            "--trials 20, as make tune does (or run without --tuned)"
         )
     record = json.loads(path.read_text(encoding="utf-8"))
     if (record.get("model"), record.get("backend"), record.get("dataset")) != (
