@@ -23,6 +23,7 @@ FIELD_CHECKS = {
     **{name: partial(check_int, minimum=1) for name in _AT_LEAST_ONE},
     "seed": partial(check_int, minimum=0),
     "patience": partial(check_int, minimum=0),
+    "pretrain_epochs": partial(check_int, minimum=0),
     "learning_rate": partial(
         check_float, positive=True, hint="Adam's step size; 1e-3 to 0.05 are usual"
     ),
@@ -211,6 +212,10 @@ class NeuMFConfig(FactorConfig):
     """With pre-training, the weight of the GMF side in the output layer (1 - alpha: MLP)."""
     pretrain: bool = False
     """Train a GMF and an MLP first (same settings) and start from their weights."""
+    pretrain_epochs: int = 0
+    """With pre-training, the epochs of the GMF and the MLP (0: ``epochs``, like NeuMF).
+    ``reclearn.tune`` sets it, as NeuMF's best epoch after pre-training says nothing
+    about how long the towers needed."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -245,6 +245,9 @@ class _Objective:
             raise optuna.TrialPruned(str(error)) from None
         if deep:
             trial.set_user_attr("epochs", _best_epoch(model.history))
+        if getattr(model, "pretrain_history", None):  # NeuMF's towers have their own
+            towers = model.pretrain_history.values()
+            trial.set_user_attr("pretrain_epochs", max(map(_best_epoch, towers)))
         return self._score(model)
 
     def _scale(self) -> dict:
@@ -367,6 +370,8 @@ def _result(name: str, backend: str, objective: str, study, deep: bool) -> TuneR
     options = build_options(name, best.params)
     if deep:
         options["epochs"] = best.user_attrs["epochs"]
+    if "pretrain_epochs" in best.user_attrs:
+        options["pretrain_epochs"] = best.user_attrs["pretrain_epochs"]
     return TuneResult(
         name=name,
         backend=backend if deep else None,

@@ -136,6 +136,14 @@ def test_neumf_with_pretraining_trains_a_gmf_and_an_mlp_with_its_settings(frames
     assert model.history[0]["loss"] < gmf.history[0]["loss"]  # it starts from trained parts
 
 
+def test_neumf_pretrain_epochs_sets_the_towers_epochs_apart_from_its_own(frames):
+    options = {**OPTIONS["neumf"], **COMMON, "epochs": 1}
+    model = reclearn.build("neumf", "torch", pretrain=True, pretrain_epochs=3, **options)
+    model.fit(frames[0])
+    assert [len(model.pretrain_history[part]) for part in ("gmf", "mlp")] == [3, 3]
+    assert len(model.history) == 1
+
+
 @pytest.mark.parametrize("backend", ["torch", "tf"])
 def test_the_bpr_objective_matches_a_hand_computation(backend):
     network = _network(backend, "bpr-mf")

@@ -59,6 +59,17 @@ def test_a_deep_model_gets_its_early_stopped_epochs(backend, ratings):
     assert best["epochs"] == epochs
 
 
+def test_pretrained_neumf_gets_its_towers_early_stopped_epochs_too(ratings, monkeypatch):
+    from reclearn.search_spaces import Choice
+
+    space = {**SEARCH_SPACES["neumf"], "pretrain": Choice((True,))}
+    monkeypatch.setitem(SEARCH_SPACES, "neumf", space)
+    result = tune("neumf", ratings, trials=1, verbose=False)
+    assert result.best_options["pretrain"] is True
+    assert 1 <= result.best_options["pretrain_epochs"] <= MAX_EPOCHS["neumf"]
+    assert 1 <= result.best_options["epochs"] <= MAX_EPOCHS["neumf"]
+
+
 def test_a_tower_halves_its_widths():
     trial = optuna.trial.FixedTrial({"hidden_width": 64, "hidden_layers": 3})
     assert Tower((32, 64), (1, 3)).suggest(trial, "hidden") == {"hidden": (64, 32, 16)}

@@ -373,8 +373,9 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
     """NeuMF trained with log loss, optionally from a pre-trained GMF and MLP.
 
     With ``config.pretrain``, a GMF and an MLP are trained first with the fields they
-    share with the config (and stop early on a validation frame, as NeuMF then does);
-    their histories are kept in ``pretrain_history``.
+    share with the config, for ``config.pretrain_epochs`` epochs if set (and stop early
+    on a validation frame, as NeuMF then does); their histories are kept in
+    ``pretrain_history``.
 
     Introduced in chapter "Deep collaborative filtering".
     """
@@ -393,6 +394,8 @@ class NeuMFRecommender(ImplicitRecommender, name="neumf", config=NeuMFConfig):
                 self.pretrain_classes, (GMFConfig, MLPConfig), ("gmf", "mlp"), strict=True
             ):
                 config = config_class(**_shared_fields(self.config, config_class))
+                if self.config.pretrain_epochs:
+                    config = dataclasses.replace(config, epochs=self.config.pretrain_epochs)
 
                 def make_tower(num_users, num_items, generator, tower=network_class, c=config):
                     return tower(num_users, num_items, c, generator)
