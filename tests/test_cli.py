@@ -609,3 +609,9 @@ def test_tuned_files_go_to_benchmarks_tuned_only_from_inside_the_checkout(tmp_pa
     monkeypatch.chdir(tmp_path)
     assert bench.tuned_folder(None) == tmp_path
     assert bench.tuned_folder(tmp_path / "x") == tmp_path / "x"
+
+
+def test_every_ranking_label_has_the_name_the_chapters_write():
+    assert ranking.display_name("neumf-torch") == "NeuMF"
+    assert ranking.display_name("sequence-knn") == "Sequence kNN"
+    assert {ranking.display_name(label) for label in ranking.MODELS} == set(ranking.NAMES.values())

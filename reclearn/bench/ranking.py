@@ -49,6 +49,27 @@ MODELS = {
     **{f"{name}-{b}": (name, b) for name in NEURAL for b in ("torch", "tf")},
 }
 QUICK_MODELS = ("pop", "ease", "bpr-mf-torch", "bpr-mf-tf")
+NAMES = {
+    "pop": "Pop",
+    "itemknn": "ItemKNN",
+    "ease": "EASE",
+    "als": "ALS",
+    "markov": "Markov",
+    "sequence-knn": "Sequence kNN",
+    "bpr-mf": "BPR-MF",
+    "gmf": "GMF",
+    "mlp": "MLP",
+    "neumf": "NeuMF",
+    "mf": "MF",
+    "gru4rec": "GRU4Rec",
+    "sasrec": "SASRec",
+}
+"""How the chapters write each model of :data:`MODELS`."""
+
+
+def display_name(label: str) -> str:
+    """The model's name as the chapters write it: ``"neumf-torch"`` -> ``"NeuMF"``."""
+    return NAMES[MODELS[label][0]]
 
 
 def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
