@@ -275,6 +275,13 @@ def test_bench_mf_runs_end_to_end_and_prints_the_table_it_writes(tmp_path, capsy
     results = pd.read_csv(tmp_path / "mf-synthetic-quick.csv")
     assert len(results) == mf.QUICK_FOLDS * len(mf.QUICK_MODELS)
     assert sorted(results["fold"].unique()) == [0, 1]
+    pairs = pd.read_csv(tmp_path / "mf-synthetic-quick-pairs.csv")
+    assert len(pairs) == mf.QUICK_FOLDS * (len(mf.QUICK_MODELS) - 1)
+    assert set(pairs["reference"]) == {"mf-torch"} and "mf-torch" not in set(pairs.model)
+    mse = results.set_index(["fold", "model"])["rmse"] ** 2
+    for row in pairs.itertuples():
+        gap = mse[row.fold, row.model] - mse[row.fold, "mf-torch"]
+        assert abs(row.mse_difference - gap) < 1e-4 and row.ci_low <= row.ci_high
 
 
 @pytest.mark.slow

@@ -1,7 +1,9 @@
 """Rating prediction: matrix factorisation (PyTorch and TensorFlow) against every Surprise
 baseline, fitted and scored on the same k random folds.
 
-Writes ``mf.csv`` (one row per model and fold) and ``mf.md`` (mean ± std per model), and
+Writes ``mf.csv`` (one row per model and fold), ``mf.md`` (mean ± std per model) and
+``mf-pairs.csv`` (per fold, each model's MSE minus PyTorch MF's on the same ratings, with
+a paired bootstrap interval), and
 for the canonical run (all defaults, into the repository) the README section between
 ``<!-- bench:mf:start -->`` and ``<!-- bench:mf:end -->``; then checks the floors the MF
 models must clear on ml-latest-small.
@@ -14,6 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reclearn.bench import (
@@ -46,6 +49,8 @@ MODELS = {
 }
 QUICK_MODELS = ("mf-torch", "mf-tf", "surprise-baseline", "surprise-svd")
 QUICK_FOLDS = 2
+REFERENCE = "mf-torch"
+"""The model every other one is compared with, rating by rating, in ``mf-pairs.csv``."""
 
 
 def choose_models(models=None, backend: str = "both", quick: bool = False) -> list[str]:
@@ -106,7 +111,36 @@ def evaluate(label: str, fold: int, train, test, scale, epochs, **options) -> di
         "fit_s": fit_s,
         "predict_s": predict_s,
         "num_fallback": predicted.num_fallback,
+        "squared_errors": (np.asarray(predicted, dtype=float) - actual) ** 2,
     }
+
+
+def paired_rows(results: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
+    """Per fold, every model's MSE minus ``reference``'s on the same test ratings, with
+    a paired bootstrap 95% interval over ratings (its sign is the sign of the RMSE
+    difference); empty when ``reference`` did not run."""
+    from reclearn.stats import paired_bootstrap
+
+    rows = []
+    for fold, part in results.groupby("fold"):
+        errors = dict(zip(part["model"], part["squared_errors"], strict=True))
+        if reference not in errors:
+            continue
+        for model, squared in errors.items():
+            if model != reference:
+                test = paired_bootstrap(squared, errors[reference], n_boot=1000, seed=0)
+                rows.append(
+                    {
+                        "fold": fold,
+                        "model": model,
+                        "reference": reference,
+                        "mse_difference": test.mean_difference,
+                        "ci_low": test.ci_low,
+                        "ci_high": test.ci_high,
+                        "p_value": test.p_value,
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
@@ -225,6 +259,8 @@ def run(options: BenchOptions) -> BenchResult:
         fit = f"fit {row['fit_s']:.2f} s"
         log(verbose, f"fold {fold} {label:>20}: RMSE {row['rmse']:.4f}  {fit}")
     results = pd.DataFrame(rows)
+    pairs = paired_rows(results)
+    results = results.drop(columns="squared_errors")
     summary = summarize(results)
     used = f"{len(splits)}" if len(splits) == folds else f"{len(splits)} of {folds}"
     trained = f"Deep models trained {epochs} epochs. " if epochs is not None else ""
@@ -241,9 +277,11 @@ def run(options: BenchOptions) -> BenchResult:
     table = markdown(summary, head)
 
     name = stem("mf", dataset, options.quick, options.tuned)
-    result = BenchResult(table, [out / f"{name}.csv", out / f"{name}.md"])
-    write_atomic(result.files[0], results.to_csv(index=False, float_format="%.6g"))
-    write_atomic(result.files[1], table)
+    files = [out / f"{name}.csv", out / f"{name}.md", out / f"{name}-pairs.csv"]
+    result = BenchResult(table, files)
+    write_atomic(files[0], results.to_csv(index=False, float_format="%.6g"))
+    write_atomic(files[1], table)
+    write_atomic(files[2], pairs.to_csv(index=False, float_format="%.6g"))
     canonical = replace(options, out=None, verbose=False) == BenchOptions()
     if canonical and repo_results() is not None and out.resolve() == repo_results():
         readme = ROOT / "README.md"
