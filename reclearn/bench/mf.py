@@ -94,7 +94,7 @@ def evaluate(label: str, fold: int, train, test, scale, epochs, **options) -> di
     from reclearn import metrics
 
     name, backend = MODELS[label]
-    model = build_model(name, backend, options.pop("epochs", epochs), **options)
+    model = build_model(name, backend, epochs, **options)
     start = time.perf_counter()
     model.fit(train, rating_scale=scale)
     fit_s = time.perf_counter() - start
@@ -252,8 +252,9 @@ def run(options: BenchOptions) -> BenchResult:
     bar = progress(tasks, desc="bench mf", unit="fit")
     for fold, label in bar:
         train, test = splits[fold]
-        model_options = tuned[label]["best_options"] if label in tuned else {}
-        row = evaluate(label, fold, train, test, scale, epochs, **model_options)
+        model_options = dict(tuned[label]["best_options"]) if label in tuned else {}
+        trained = model_options.pop("epochs", epochs)  # tuned deep models carry theirs
+        row = evaluate(label, fold, train, test, scale, trained, **model_options)
         rows.append(row)
         bar.set_postfix(fold=fold, model=label, rmse=row["rmse"])
         fit = f"fit {row['fit_s']:.2f} s"
