@@ -470,7 +470,8 @@ def test_unknown_and_excluded_models_are_named_in_one_line(capsys):
     line = error_line(["bench", "ranking", "--backend", "torch", *models], capsys)
     assert line.startswith(
         "reclearn: error: unknown model(s) 'svd'; model(s) 'gmf-tf' not run with "
-        "backend 'torch'; choose from pop, itemknn, ease, als, bpr-mf-torch, gmf-torch,"
+        "backend 'torch'; choose from pop, itemknn, ease, als, markov, sequence-knn, "
+        "bpr-mf-torch, gmf-torch,"
     )
     assert "-tf" not in line.split("choose from")[1]
 
