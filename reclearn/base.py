@@ -447,3 +447,17 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     chosen = np.nonzero(keep)[1].reshape(rows, k)  # in column order
     order = np.argsort(-np.take_along_axis(scores, chosen, axis=1), axis=1, kind="stable")
     return np.take_along_axis(chosen, order, axis=1)
+
+
+def gather_pairs(score_users, users: np.ndarray, items: np.ndarray, chunk: int = 256):
+    """Scores of (user, item) pairs, gathered from ``score_users(distinct_users)`` rows
+    of ``chunk`` distinct users at a time (for models that score whole rows)."""
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items)
+    distinct, inverse = np.unique(users, return_inverse=True)
+    out = np.empty(len(users))
+    for start in range(0, len(distinct), chunk):
+        in_batch = (inverse >= start) & (inverse < start + chunk)
+        rows = score_users(distinct[start : start + chunk])
+        out[in_batch] = rows[inverse[in_batch] - start, items[in_batch]]
+    return out

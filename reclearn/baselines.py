@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reclearn.base import Recommender, TrainingData
+from reclearn.base import Recommender, TrainingData, gather_pairs
 from reclearn.checks import check_float, check_fraction, check_int, check_optional_float
 from reclearn.sampling import implicit
 from reclearn.sequences import Chronological
@@ -148,14 +148,7 @@ class RankingBaseline(Recommender):
 
     def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Scores of (user, item) pairs, gathered from score rows of 256 users at a time."""
-        users = np.asarray(users, dtype=np.int64)
-        distinct, inverse = np.unique(users, return_inverse=True)
-        out = np.empty(len(users))
-        for start in range(0, len(distinct), 256):
-            in_batch = (inverse >= start) & (inverse < start + 256)
-            rows = self._score_users(distinct[start : start + 256])
-            out[in_batch] = rows[inverse[in_batch] - start, np.asarray(items)[in_batch]]
-        return out
+        return gather_pairs(self._score_users, users, items)
 
 
 class PopularityRecommender(RankingBaseline):

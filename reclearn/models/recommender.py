@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from reclearn import io
-from reclearn.base import Recommender, TrainingData, hold_out
+from reclearn.base import Recommender, TrainingData, gather_pairs, hold_out
 from reclearn.configs import (
     BPRConfig,
     ContentBagConfig,
@@ -478,13 +478,7 @@ class SequenceRecommender(Chronological, ImplicitRecommender, config=SequenceCon
 
     def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Pair scores gathered from the score rows of 256 distinct users at a time."""
-        distinct, inverse = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
-        out = np.empty(len(inverse))
-        for start in range(0, len(distinct), 256):
-            in_batch = (inverse >= start) & (inverse < start + 256)
-            rows = self._score_users(distinct[start : start + 256])
-            out[in_batch] = rows[inverse[in_batch] - start, np.asarray(items)[in_batch]]
-        return out
+        return gather_pairs(self._score_users, users, items)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {
