@@ -37,16 +37,21 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)  ## create .venv and install the pinned stack
 
+# Chapters execute while Sphinx reads them: BOOK_JOBS reading processes at once
+# (_ext/build_book.py), TEST_JOBS pytest workers (pytest-xdist).
+BOOK_JOBS ?= 4
+TEST_JOBS ?= 2
+
 book: $(STAMP)  ## execute every chapter (clean cache) and build _build/html
 	rm -rf _build
-	$(BOOK_ENV) $(BIN)/jupyter-book build . -W -n
+	$(BOOK_ENV) BOOK_JOBS=$(BOOK_JOBS) $(BIN)/python _ext/build_book.py build . -W -n
 	@echo "Open _build/html/index.html"
 
 test: $(STAMP)  ## ruff check, ruff format --check (package and chapters), pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/chapter_ruff.py check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS)
 
 # JupyterLab with the repository's settings (.jupyter/: Jupytext's contents manager, so
 # chapters/*.md open as notebooks; 127.0.0.1 only; no browser opened, the URL with its

@@ -325,7 +325,26 @@ def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
     return table
 
 
+# Extensions jupyter-book always loads that do not declare parallel reading safe. None
+# of them touches a document while it is read: numbering runs on the merged
+# environment, the other two copy static files or act on LaTeX builds only. Declaring
+# them lets ``make book`` read, and so execute, chapters in parallel (tools/build_book.py);
+# the serial and parallel builds give the same pages.
+UNDECLARED_BUT_SAFE = (
+    "sphinx_multitoc_numbering",
+    "sphinx-mathjax-offline",
+    "sphinx_jupyterbook_latex",
+)
+
+
+def declare_parallel_reading(app: Sphinx) -> None:
+    for name in UNDECLARED_BUT_SAFE:
+        if name in app.extensions:
+            app.extensions[name].parallel_read_safe = True
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", declare_parallel_reading)
     app.add_node(chapter_run_times)
     app.add_directive("chapter-run-times", ChapterRunTimes)
     app.add_post_transform(RunTimesTransform)
