@@ -15,7 +15,7 @@ from reclearn.checks import (
 
 _AT_LEAST_ONE = (
     "epochs batch_size num_factors num_negatives token_dim num_filters kernel_size "
-    "max_tokens min_count min_df max_len num_blocks"
+    "max_tokens min_count min_df max_len num_blocks num_hidden total_anneal_steps"
 ).split()
 _BOOLS = "verbose replace pretrain item_ids use_tags centre".split()
 
@@ -39,6 +39,7 @@ FIELD_CHECKS = {
     "dropout": partial(check_fraction, zero=True),
     "id_dropout": partial(check_fraction, zero=True),
     "alpha": partial(check_fraction, zero=True, one=True),
+    "beta_max": partial(check_float, minimum=0),
     "threshold": check_optional_float,
     **{name: check_bool for name in _BOOLS},
 }
@@ -355,3 +356,65 @@ class ContentConfig(CheckedConfig):
     content, the default of :func:`reclearn.content.item_content`, has none)."""
     centre: bool = True
     """Weight each rated item by the rating minus the user's mean (False: weight 1)."""
+
+
+@dataclass(frozen=True)
+class AutoRecConfig(TrainConfig):
+    """I-AutoRec (Sedhain et al. 2015): item i's vector of ratings r_i (zeros where
+    unobserved) is encoded by one sigmoid layer and decoded by a linear one,
+    r_hat_i = W sigmoid(V r_i + b_V) + b_W; r_hat_ui is entry u. A batch is a set of
+    items; the loss counts observed ratings only."""
+
+    num_hidden: int = 500
+    """Width of the sigmoid layer (the paper's 500)."""
+    l2: float = 1e-3
+    """Weight of ||V||^2 + ||W||^2 (kernels only) added to the batch's mean squared
+    error."""
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+
+
+@dataclass(frozen=True)
+class MultDAEConfig(TrainConfig):
+    """Mult-DAE (Liang et al. 2018): user u's binary item vector x_u, L2-normalised and
+    dropped out, goes through tanh layers ``hidden`` and back; the logits of every item
+    are trained with the multinomial log-likelihood sum_i x_ui log softmax(logits)_i."""
+
+    hidden: tuple[int, ...] = (600, 200)
+    """Widths of the encoder's tanh layers; the decoder mirrors them (the paper's
+    [600, 200])."""
+    dropout: float = 0.5
+    """Dropout rate on the normalised input vector (the paper's 0.5)."""
+    l2: float = 0.01
+    """Weight of the sum of squared kernel entries (the paper's 0.01 for Mult-DAE)."""
+    threshold: float | None = None
+    """A rating counts as an interaction if it is at least this; None: every rating does."""
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_hidden(self)
+        if self.validation_fraction:
+            raise ValueError(
+                "ranking models watch NDCG@10 on a validation frame passed to fit "
+                "(e.g. split.leave_last_out(train)): leave validation_fraction at 0, "
+                f"got {self.validation_fraction:g}"
+            )
+
+
+@dataclass(frozen=True)
+class MultVAEConfig(MultDAEConfig):
+    """Mult-VAE (Liang et al. 2018): the last encoder layer gives the mean and log
+    variance of a Gaussian q(z|x_u); the loss is minus the ELBO with the KL term
+    weighted by beta, which rises linearly with the updates done,
+    beta = min(beta_max, updates / total_anneal_steps) (held for an epoch)."""
+
+    l2: float = 0.0
+    """Weight of the sum of squared kernel entries (the paper uses none for Mult-VAE)."""
+    beta_max: float = 0.2
+    """Cap of the KL weight beta (the paper's anneal cap 0.2)."""
+    total_anneal_steps: int = 2000
+    """Updates over which beta would rise from 0 to 1 (it stops at beta_max)."""

@@ -6,6 +6,7 @@ import importlib
 
 from reclearn.base import Recommender
 from reclearn.configs import (
+    AutoRecConfig,
     BPRConfig,
     ContentBagConfig,
     ContentCNNConfig,
@@ -15,6 +16,8 @@ from reclearn.configs import (
     HybridConfig,
     MFConfig,
     MLPConfig,
+    MultDAEConfig,
+    MultVAEConfig,
     NeuMFConfig,
     NeuralCFConfig,
     SASRecConfig,
@@ -35,6 +38,9 @@ DEEP_MODELS = {
     "hybrid": ("HybridRecommender", HybridConfig),
     "gru4rec": ("GRU4RecRecommender", GRU4RecConfig),
     "sasrec": ("SASRecRecommender", SASRecConfig),
+    "autorec": ("AutoRecRecommender", AutoRecConfig),
+    "mult-dae": ("MultDAERecommender", MultDAEConfig),
+    "mult-vae": ("MultVAERecommender", MultVAEConfig),
 }
 
 SURPRISE_MODELS = {

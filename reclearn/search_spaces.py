@@ -169,10 +169,29 @@ SEARCH_SPACES = {
     "content-cnn": {**CONTENT, **CNN},
     "content-bag": CONTENT,
     "hybrid": {**CONTENT, **CNN, "id_dropout": Float(0.0, 0.9)},
+    "autorec": {
+        "num_hidden": Int(50, 1000, log=True),
+        "l2": Float(1e-5, 1e-1, log=True),
+        "learning_rate": LEARNING_RATE,
+    },
+    "mult-dae": {"dropout": Float(0.0, 0.8), "l2": L2, "learning_rate": LEARNING_RATE},
+    "mult-vae": {
+        "dropout": Float(0.0, 0.8),
+        "beta_max": Float(0.0, 1.0),
+        "total_anneal_steps": Int(100, 10000, log=True),
+        "learning_rate": LEARNING_RATE,
+    },
 }
 """Model name -> {option: range}."""
 
-RATING_MODELS = ("surprise-svd", "surprise-svdpp", "surprise-knnbaseline", "mf", "neuralcf")
+RATING_MODELS = (
+    "surprise-svd",
+    "surprise-svdpp",
+    "surprise-knnbaseline",
+    "mf",
+    "neuralcf",
+    "autorec",
+)
 """Models tuned for RMSE on a random hold-out; the others for NDCG@10 (leave-last-out)."""
 
 MAX_EPOCHS = {
@@ -187,6 +206,9 @@ MAX_EPOCHS = {
     "hybrid": 30,
     "gru4rec": 60,
     "sasrec": 60,
+    "autorec": 60,
+    "mult-dae": 100,
+    "mult-vae": 100,
 }
 """Epochs a deep model may train during tuning (early stopping usually ends it sooner)."""
 

@@ -25,7 +25,8 @@ RENAMED = {"forward": "call", "TorchRecommender": "TFRecommender"}
 # What only TF needs, by module: Keras names a layer when it is built (torch names it
 # after the attribute).
 TF_ONLY_ARGUMENTS = {
-    "layers.py": {"embedding": ["name"], "dense": ["name"], "layer_norm": ["name"]}
+    "layers.py": {"embedding": ["name"], "dense": ["name"], "layer_norm": ["name"]},
+    "autoencoder.py": {"frozen_table": ["name"]},
 }
 TF_ONLY_NAMES = {}
 # Methods a framework's optimiser protocol dictates: PyTorch's loop calls zero_grad and
@@ -132,10 +133,16 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "bpr-mf": {"num_factors": 4, "num_negatives": 2, "l2": 1e-3},
     "gru4rec": {"num_factors": 4, "max_len": 5, "dropout": 0.0},
     "sasrec": {"num_factors": 4, "max_len": 5, "dropout": 0.0},
+    "autorec": {"num_hidden": 6},
+    "mult-dae": {"hidden": (8, 4), "dropout": 0.0},
+    "mult-vae": {"hidden": (8, 4), "dropout": 0.0},
 } | {name: TOWERS for name in CONTENT_MODELS if name in DEEP_MODELS}
 TRAINING = {"epochs": 1, "batch_size": 128, "learning_rate": 0.01, "verbose": False}
 # One epoch from the same seed: float32 round-off grows through the text encoders.
 TRAINED_ATOL = {name: 1e-3 for name in CONTENT_MODELS}
+# Training draws from each framework's own generator (Mult-VAE's z): only the scores
+# given the same weights can agree.
+RANDOM_TRAINING = {"mult-vae"}
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +171,8 @@ def test_the_twins_have_the_same_weight_names_shapes_and_dtypes(twins):
 
 def test_one_epoch_from_the_same_seed_gives_nearly_the_same_weights(twins):
     torch_model, tf_model = twins
+    if torch_model.name in RANDOM_TRAINING:
+        pytest.skip(f"{torch_model.name} draws training noise from each framework")
     torch_losses, tf_losses = ([h["loss"] for h in m.history] for m in twins)
     np.testing.assert_allclose(tf_losses, torch_losses, rtol=1e-4)
     atol = TRAINED_ATOL.get(torch_model.name, 1e-4)

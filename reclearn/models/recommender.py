@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from reclearn import io
 from reclearn.base import Recommender, TrainingData, gather_pairs, hold_out
 from reclearn.configs import (
+    AutoRecConfig,
     BPRConfig,
     ContentBagConfig,
     ContentCNNConfig,
@@ -27,6 +29,8 @@ from reclearn.configs import (
     ImplicitConfig,
     MFConfig,
     MLPConfig,
+    MultDAEConfig,
+    MultVAEConfig,
     NeuMFConfig,
     NeuralCFConfig,
     SASRecConfig,
@@ -107,6 +111,11 @@ class NetworkRecommender(Recommender):
         """``network.score_all``: every item's score for each user, (b, num_items)."""
         raise TypeError(f"{type(self).__name__} has no network")
 
+    def _forward_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """``network.score_inputs``: every item's score for users given by their input
+        vectors, (b, num_items)."""
+        raise TypeError(f"{type(self).__name__} has no network")
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name."""
         raise TypeError(f"{type(self).__name__} has no network")
@@ -116,6 +125,11 @@ class NetworkRecommender(Recommender):
         raise TypeError(f"{type(self).__name__} has no network")
 
     # --- shared by every network model ----------------------------------------------
+    def _set_tables(self, **tables: np.ndarray) -> None:
+        """Set the network's frozen input tables (``name.embeddings``) by name."""
+        weights = self.get_weights()
+        weights.update({f"{name}.embeddings": value for name, value in tables.items()})
+        self.set_weights(weights)
 
     def _make_network(self, num_users: int, num_items: int, generator):
         return self.network_class(num_users, num_items, self.config, generator)
@@ -227,7 +241,7 @@ class RatingRecommender(NetworkRecommender):
         self.network = self._new_network(
             self._make_network, data.num_users, data.num_items, config.seed
         )
-        arrays = {"users": data.users, "items": data.items, "ratings": data.ratings}
+        arrays = self._training_arrays(data)
 
         def monitor() -> dict:  # learning curves, when there is a validation set
             return {"train_rmse": self._rmse(data), "val_rmse": self._rmse(validation)}
@@ -240,6 +254,10 @@ class RatingRecommender(NetworkRecommender):
             monitor=monitor if watch else None,
             callback=self.epoch_callback,
         )
+
+    def _training_arrays(self, data: TrainingData) -> dict[str, np.ndarray]:
+        """What ``fit_network`` draws its batches from: the training ratings."""
+        return {"users": data.users, "items": data.items, "ratings": data.ratings}
 
 
 class MFRecommender(RatingRecommender, name="mf", config=MFConfig):
@@ -504,6 +522,124 @@ class SASRecRecommender(SequenceRecommender, name="sasrec", config=SASRecConfig)
 
     Introduced in chapter "Sequence-aware recommendation".
     """
+
+
+class AutoRecRecommender(RatingRecommender, name="autorec", config=AutoRecConfig):
+    """I-AutoRec trained on the observed ratings of each item's vector.
+
+    The network reads every item's training ratings (a dense items x users table), so
+    memory grows with num_users * num_items. Unknown users and items get the damped
+    bias fallback, as NeuralCF's do.
+
+    Introduced in chapter "Autoencoders".
+    """
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(num_users, num_items, self.config, generator)
+
+    def _training_arrays(self, data: TrainingData) -> dict[str, np.ndarray]:
+        """Sets the network's item vectors; batches are sets of items."""
+        ratings = np.zeros((data.num_items, data.num_users), np.float32)
+        ratings[data.items, data.users] = data.ratings
+        observed = np.zeros_like(ratings)
+        observed[data.items, data.users] = 1.0
+        self._set_tables(ratings=ratings, observed=observed)
+        return {"items": np.arange(data.num_items)}
+
+
+def kl_weight(epoch: int, updates_per_epoch: int, config: MultVAEConfig) -> float:
+    """Mult-VAE's beta during ``epoch`` (counted from 0): min(beta_max, updates /
+    total_anneal_steps), updates being those done before the epoch.
+
+    Introduced in chapter "Autoencoders".
+    """
+    updates = epoch * updates_per_epoch
+    return min(config.beta_max, updates / config.total_anneal_steps)
+
+
+class MultDAERecommender(ImplicitRecommender, name="mult-dae", config=MultDAEConfig):
+    """Mult-DAE trained on each user's whole item vector with the multinomial loss.
+
+    Positives are the training ratings kept by ``config.threshold``; a batch is a set of
+    users. Scores are the decoder's logits; unknown users get the items with most
+    positives, and :meth:`score_histories` scores users unseen in training from their
+    interactions alone (fold-in). The network holds the users' item vectors (a dense
+    users x items table).
+
+    Introduced in chapter "Autoencoders".
+    """
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        return self.network_class(num_users, num_items, self.config, generator)
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        positives = self._positives(data)
+        self.network = self._new_network(
+            self._make_network, data.num_users, data.num_items, self.config.seed
+        )
+        clicks = np.zeros((data.num_users, data.num_items), np.float32)
+        users = np.repeat(np.arange(data.num_users), positives.counts())
+        clicks[users, positives.indices] = 1.0
+        self._set_tables(clicks=clicks)
+        self.history = self._fit_network(
+            self.network,
+            self._epoch_arrays(data.num_users),
+            self.config,
+            monitor=self._ndcg_monitor(data, validation),
+            callback=self.epoch_callback,
+        )
+
+    def _epoch_arrays(self, num_users: int):
+        """What ``fit_network`` draws its batches from: every user index."""
+        return {"users": np.arange(num_users)}
+
+    def score_histories(self, frame) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of every item for the users of ``frame``, from its rows alone.
+
+        The users need not be in training (the strong-generalisation protocol folds
+        in held-out users this way); items unknown in training are left out.
+
+        Args:
+            frame: Ratings ``(user_id, item_id, rating)``; rows below
+                ``config.threshold`` do not count.
+
+        Returns:
+            The raw user ids in order of first appearance, and their scores, shape
+            (number of users, num_items).
+        """
+        from reclearn.interactions import validate_ratings
+        from reclearn.sampling import implicit
+
+        self.check_fitted()
+        validate_ratings(frame, what="frame to fold in")
+        frame = implicit(frame, self.config.threshold)
+        user_ids = frame["user_id"].astype(str)
+        order = pd.unique(user_ids)
+        rows = pd.Index(order).get_indexer(user_ids)
+        items = self.index.items(frame["item_id"])
+        known = items >= 0
+        clicks = np.zeros((len(order), self.index.num_items), np.float32)
+        clicks[rows[known], items[known]] = 1.0
+        return np.asarray(order), self._finite(self._forward_inputs(clicks))
+
+
+class MultVAERecommender(MultDAERecommender, name="mult-vae", config=MultVAEConfig):
+    """Mult-VAE trained on each user's whole item vector: minus the ELBO, KL annealed.
+
+    Introduced in chapter "Autoencoders".
+    """
+
+    def _epoch_arrays(self, num_users: int):
+        """A function of the epoch: every user index, and beta (:func:`kl_weight`)
+        repeated for each."""
+        updates = -(-num_users // self.config.batch_size)
+        users = np.arange(num_users)
+
+        def arrays(epoch: int) -> dict[str, np.ndarray]:
+            beta = kl_weight(epoch, updates, self.config)
+            return {"users": users, "beta": np.full(num_users, beta, np.float32)}
+
+        return arrays
 
 
 def _shared_fields(config, config_class) -> dict:

@@ -17,6 +17,7 @@ from keras import ops
 
 from reclearn.configs import TrainConfig
 from reclearn.models import recommender as shared
+from reclearn.models.tf.autoencoder import AutoRec, MultDAE, MultVAE
 from reclearn.models.tf.content import TwoTower
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
@@ -227,6 +228,9 @@ class TFRecommender(shared.NetworkRecommender):
     def _forward_users(self, users: np.ndarray) -> np.ndarray:
         return self.network.score_all(tf.constant(users)).numpy()
 
+    def _forward_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        return self.network.score_inputs(tf.constant(inputs)).numpy()
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name (see :func:`network_arrays`)."""
         return network_arrays(self.network)
@@ -249,3 +253,6 @@ ContentBagRecommender = shared.backend_class(TFRecommender, shared.ContentBagRec
 HybridRecommender = shared.backend_class(TFRecommender, shared.HybridRecommender, TwoTower)
 GRU4RecRecommender = shared.backend_class(TFRecommender, shared.GRU4RecRecommender, GRU4Rec)
 SASRecRecommender = shared.backend_class(TFRecommender, shared.SASRecRecommender, SASRec)
+AutoRecRecommender = shared.backend_class(TFRecommender, shared.AutoRecRecommender, AutoRec)
+MultDAERecommender = shared.backend_class(TFRecommender, shared.MultDAERecommender, MultDAE)
+MultVAERecommender = shared.backend_class(TFRecommender, shared.MultVAERecommender, MultVAE)

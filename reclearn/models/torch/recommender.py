@@ -16,6 +16,7 @@ import torch
 
 from reclearn.configs import TrainConfig
 from reclearn.models import recommender as shared
+from reclearn.models.torch.autoencoder import AutoRec, MultDAE, MultVAE
 from reclearn.models.torch.content import TwoTower
 from reclearn.models.torch.mf import MF
 from reclearn.models.torch.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
@@ -254,6 +255,10 @@ class TorchRecommender(shared.NetworkRecommender):
     def _forward_users(self, users: np.ndarray) -> np.ndarray:
         return self.network.score_all(_tensor(users, self.device)).cpu().numpy()
 
+    @torch.no_grad()
+    def _forward_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        return self.network.score_inputs(_tensor(inputs, self.device)).cpu().numpy()
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """The network's weights by backend-neutral name (see :func:`network_arrays`)."""
         return network_arrays(self.network)
@@ -280,3 +285,6 @@ ContentBagRecommender = shared.backend_class(
 HybridRecommender = shared.backend_class(TorchRecommender, shared.HybridRecommender, TwoTower)
 GRU4RecRecommender = shared.backend_class(TorchRecommender, shared.GRU4RecRecommender, GRU4Rec)
 SASRecRecommender = shared.backend_class(TorchRecommender, shared.SASRecRecommender, SASRec)
+AutoRecRecommender = shared.backend_class(TorchRecommender, shared.AutoRecRecommender, AutoRec)
+MultDAERecommender = shared.backend_class(TorchRecommender, shared.MultDAERecommender, MultDAE)
+MultVAERecommender = shared.backend_class(TorchRecommender, shared.MultVAERecommender, MultVAE)
