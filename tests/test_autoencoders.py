@@ -43,7 +43,7 @@ def _autorec(backend, l2=0.0):
     """A tiny AutoRec (4 users, 3 items) whose tables hold two observed ratings."""
     autoencoder = _module(backend)
     config = AutoRecConfig(num_hidden=5, l2=l2)
-    network = autoencoder.AutoRec(4, 3, config, np.random.default_rng(0))
+    network = autoencoder.AutoRec(4, 3, config, 3.0, np.random.default_rng(0))
     ratings = np.zeros((3, 4), np.float32)
     ratings[0, 1], ratings[2, 3] = 4.0, 2.5
     observed = (ratings > 0).astype(np.float32)

@@ -41,11 +41,13 @@ from reclearn.registry import SURPRISE_MODELS
 
 MARKERS = ("<!-- bench:mf:start -->", "<!-- bench:mf:end -->")
 
-# label -> (registry name, backend); deep models first, then every Surprise baseline.
+# label -> (registry name, backend): MF, every Surprise baseline, then AutoRec.
 MODELS = {
     "mf-torch": ("mf", "torch"),
     "mf-tf": ("mf", "tf"),
     **{name: (name, "surprise") for name in SURPRISE_MODELS},
+    "autorec-torch": ("autorec", "torch"),
+    "autorec-tf": ("autorec", "tf"),
 }
 QUICK_MODELS = ("mf-torch", "mf-tf", "surprise-baseline", "surprise-svd")
 QUICK_FOLDS = 2

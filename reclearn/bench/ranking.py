@@ -35,7 +35,7 @@ K = 10
 N_BOOT = 1000
 PER_USER = (f"hr@{K}", f"ndcg@{K}")
 """Full-protocol metrics written per user to ``ranking-users.csv``, for paired tests."""
-NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf", "gru4rec", "sasrec")
+NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf", "gru4rec", "sasrec", "mult-dae", "mult-vae")
 
 # label -> (registry name, backend); the NumPy baselines (order-blind, then sequential),
 # then the neural models.
@@ -63,6 +63,8 @@ NAMES = {
     "mf": "MF",
     "gru4rec": "GRU4Rec",
     "sasrec": "SASRec",
+    "mult-dae": "Mult-DAE",
+    "mult-vae": "Mult-VAE",
 }
 """How the chapters write each model of :data:`MODELS`."""
 

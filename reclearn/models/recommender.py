@@ -534,9 +534,6 @@ class AutoRecRecommender(RatingRecommender, name="autorec", config=AutoRecConfig
     Introduced in chapter "Autoencoders".
     """
 
-    def _make_network(self, num_users: int, num_items: int, generator):
-        return self.network_class(num_users, num_items, self.config, generator)
-
     def _training_arrays(self, data: TrainingData) -> dict[str, np.ndarray]:
         """Sets the network's item vectors; batches are sets of items."""
         ratings = np.zeros((data.num_items, data.num_users), np.float32)
@@ -592,6 +589,10 @@ class MultDAERecommender(ImplicitRecommender, name="mult-dae", config=MultDAECon
     def _epoch_arrays(self, num_users: int):
         """What ``fit_network`` draws its batches from: every user index."""
         return {"users": np.arange(num_users)}
+
+    def _score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Pair scores gathered from the score rows of 256 distinct users at a time."""
+        return gather_pairs(self._score_users, users, items)
 
     def score_histories(self, frame) -> tuple[np.ndarray, np.ndarray]:
         """Scores of every item for the users of ``frame``, from its rows alone.

@@ -27,22 +27,30 @@ def frozen_table(rows: int, columns: int) -> nn.Embedding:
 
 
 class AutoRec(nn.Module):
-    """I-AutoRec: r_hat_i = W sigmoid(V r_i + b_V) + b_W for item i's ratings r_i.
+    """I-AutoRec: r_hat_i = mu + W sigmoid(V r_i + b_V) + b_W for item i's ratings r_i.
 
     Args:
         num_users: Number of user indices (the length of r_i).
         num_items: Number of item indices.
         config: Shared hyper-parameters.
+        global_mean: mu, the mean training rating (not trained), so training starts near
+            it rather than at zero.
         rng: NumPy generator that draws the initial weights, so both twins start equal.
 
     Introduced in chapter "Autoencoders".
     """
 
     def __init__(
-        self, num_users: int, num_items: int, config: AutoRecConfig, rng: np.random.Generator
+        self,
+        num_users: int,
+        num_items: int,
+        config: AutoRecConfig,
+        global_mean: float,
+        rng: np.random.Generator,
     ) -> None:
         super().__init__()
         self.config = config
+        self.global_mean = float(global_mean)
         self.ratings = frozen_table(num_items, num_users)  # r_i, zeros where unobserved
         self.observed = frozen_table(num_items, num_users)  # 1 where r_ui is observed
         self.encoder = dense(glorot(rng, num_users, config.num_hidden))
@@ -51,7 +59,7 @@ class AutoRec(nn.Module):
     def reconstruct(self, items: torch.Tensor) -> torch.Tensor:
         """The items' reconstructed rating vectors, shape (batch, num_users)."""
         r_i = self.ratings(items)
-        return self.decoder(torch.sigmoid(self.encoder(r_i)))
+        return self.global_mean + self.decoder(torch.sigmoid(self.encoder(r_i)))
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Predicted ratings, shape (batch,): entry u of item i's reconstruction."""
