@@ -105,7 +105,7 @@ def make_parser() -> argparse.ArgumentParser:
     _bench_parser(
         kinds,
         "mf",
-        "rating prediction: MF (torch, tf) vs every Surprise model, k-fold RMSE and MAE",
+        "rating prediction: MF and AutoRec (torch, tf) vs every Surprise model, k-fold RMSE",
         folds=True,
         models="mf",
     )

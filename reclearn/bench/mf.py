@@ -1,5 +1,5 @@
-"""Rating prediction: matrix factorisation (PyTorch and TensorFlow) against every Surprise
-baseline, fitted and scored on the same k random folds.
+"""Rating prediction: matrix factorisation and AutoRec (PyTorch and TensorFlow) against
+every Surprise baseline, fitted and scored on the same k random folds.
 
 Writes ``mf.csv`` (one row per model and fold), ``mf.md`` (mean ± std per model) and
 ``mf-pairs.csv`` (per fold, each model's MSE minus PyTorch MF's on the same ratings, with
