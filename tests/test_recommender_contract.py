@@ -43,8 +43,8 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "gru4rec": {"num_factors": 4, "max_len": 5},
     "sasrec": {"num_factors": 4, "max_len": 5, "num_blocks": 1},
     "autorec": {"num_hidden": 6},
-    "mult-dae": {"hidden": (8, 4)},
-    "mult-vae": {"hidden": (8, 4)},
+    "mult-dae": {"hidden": (8, 4), "batch_size": 16, "learning_rate": 0.01},
+    "mult-vae": {"hidden": (8, 4), "batch_size": 16, "learning_rate": 0.01},
 }
 TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6}
 TOWERS |= {"min_count": 1}
