@@ -320,3 +320,78 @@ def search_results(page, base: str, query: str) -> list[str]:
         " return s && s.textContent.trim().length > 0; }"
     )
     return page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
+
+
+# --- layout at a given width ------------------------------------------------------------------
+
+VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+"""Widths the book must read well at: a laptop and a phone."""
+
+_LAYOUT = """() => {
+  const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+  const scroller = (el) => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) if (scrolls(e)) return e;
+    return null;
+  };
+  const text = (el) => el.textContent.replace(/\\s+/g, " ").trim().slice(0, 50);
+  const column = document.querySelector("article") || document.body;
+  const right = column.getBoundingClientRect().right
+    - parseFloat(getComputedStyle(column).paddingRight);
+  const out = [];
+  for (const m of column.querySelectorAll('mjx-container[display="true"]')) {
+    const box = m.getBoundingClientRect();
+    const wide = box.width > m.parentElement.getBoundingClientRect().width + 1;
+    const clipped = m.scrollWidth > m.clientWidth + 1 && !scrolls(m);
+    if ((wide || box.right > right + 1 || clipped) && !scrolls(m))
+      out.push(`equation wider than its column (${Math.round(box.width)} px): ${text(m)}`);
+  }
+  for (const t of column.querySelectorAll("table")) {
+    const box = t.getBoundingClientRect();
+    const name = `table ${text(t.rows[0] || t)}`;
+    const holder = scroller(t);
+    if (!holder && (box.right > right + 1 || box.width > t.parentElement.clientWidth + 1))
+      out.push(`${name} wider than its column (${Math.round(box.width)} px), no scroll`);
+    const cell = t.querySelector("td, th");
+    const style = cell && getComputedStyle(cell);
+    if (getComputedStyle(t).borderCollapse !== "collapse" || !style ||
+        parseFloat(style.paddingLeft) < 4)
+      out.push(`${name} lacks the theme's table styling`);
+    for (const c of t.querySelectorAll("td, th")) {
+      const unknown = Array.from(c.querySelectorAll("*"))
+        .filter((e) => e instanceof HTMLUnknownElement).map((e) => e.tagName);
+      if (unknown.length)
+        out.push(`${name}: a cell shows <${unknown[0].toLowerCase()}> as markup, not text`);
+      else if (!c.textContent.trim() && c.children.length)
+        out.push(`${name}: a cell with content renders empty: ${c.innerHTML.slice(0, 50)}`);
+    }
+  }
+  return out;
+}"""
+
+_TABLE_WIDTHS = """() => {
+  const column = document.querySelector("article") || document.body;
+  const style = getComputedStyle(column);
+  const width = column.clientWidth - parseFloat(style.paddingLeft)
+    - parseFloat(style.paddingRight);
+  return Array.from(column.querySelectorAll("table"))
+    .filter((t) => t.scrollWidth > width + 1)
+    .map((t) => `table ${t.textContent.replace(/\\s+/g, " ").trim().slice(0, 40)}: `
+      + `${t.scrollWidth} px in a ${Math.round(width)} px column`);
+}"""
+
+
+def check_layout(page, url: str, width: int, height: int) -> list[str]:
+    """Load ``url`` at ``width`` x ``height`` and report clipped display equations, tables
+    wider than the column that do not scroll, tables without the theme's styling and cells
+    whose text the browser swallowed as markup (an unescaped ``<oov>``)."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url, wait_until="load")
+    page.evaluate(_MATH)
+    return [f"{url} at {width} px: {p}" for p in page.evaluate(_LAYOUT)]
+
+
+def wide_tables(page, url: str, width: int, height: int) -> list[str]:
+    """Tables on ``url`` wider than the text column at ``width`` (scrolling or not)."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url, wait_until="load")
+    return [f"{url} at {width} px: {p}" for p in page.evaluate(_TABLE_WIDTHS)]

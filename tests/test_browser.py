@@ -94,6 +94,20 @@ def test_the_landing_page_links_the_zip_and_lists_measured_running_times(book, c
     assert "teaching" not in page.locator("article").inner_html()
 
 
+@pytest.mark.parametrize("viewport", bc.VIEWPORTS)
+def test_no_equation_or_table_is_clipped_and_every_table_is_styled(book, context, viewport):
+    page = context.new_page()
+    names = [n for n in bc.book_pages(HTML) if n not in ("search.html", "genindex.html")]
+    problems = [p for n in names for p in bc.check_layout(page, book + n, *bc.VIEWPORTS[viewport])]
+    assert problems == []
+
+
+@pytest.mark.parametrize("viewport", bc.VIEWPORTS)
+def test_the_landing_page_has_no_table_wider_than_its_column(book, context, viewport):
+    page = context.new_page()
+    assert bc.wide_tables(page, book + "index.html", *bc.VIEWPORTS[viewport]) == []
+
+
 def test_framework_tabs_switch_together_and_the_choice_persists_on_another_page(book, context):
     page = context.new_page()
     first, second = (book + name for name in TAB_PAGES)
@@ -180,6 +194,25 @@ def test_the_page_check_reports_math_from_a_cdn_left_untypeset(planted, context)
     assert f"request leaves localhost: {cdn}" in problems
     assert f"MathJax script is not served locally: {cdn}" in problems
     assert "but no mjx-container: not typeset" in problems
+
+
+def test_the_layout_check_reports_clipped_maths_unstyled_tables_and_swallowed_cells(
+    planted, context
+):
+    page_path = planted / TAB_PAGES[0]
+    text = re.sub(r"<link[^>]*reclearn\.css[^>]*>", "", page_path.read_text("utf-8"))
+    text = re.sub(r"(<td[^>]*>)[^<]*(</td>)", r"\1<oov>\2", text, count=1)
+    unbox = 'mjx-container[display="true"] {overflow: visible !important; width: max-content}'
+    text = text.replace("</head>", f"<style>{unbox}</style></head>")
+    page_path.write_text(text, "utf-8")
+    with bc.serve(planted) as base:
+        page = context.new_page()
+        problems = "\n".join(bc.check_layout(page, base + TAB_PAGES[0], 390, 844))
+        wide = bc.wide_tables(page, base + TAB_PAGES[0], 390, 844)
+    assert "equation wider than its column" in problems
+    assert "lacks the theme's table styling" in problems
+    assert "a cell shows <oov> as markup, not text" in problems
+    assert wide, "a Styler table of ratings is wider than a phone's column"
 
 
 def test_the_tab_check_reports_tabs_that_do_not_sync(planted, context):
