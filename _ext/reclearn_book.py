@@ -11,6 +11,10 @@
 - The directive ``{chapter-run-times}`` is replaced by a table of the chapters in reading
   order with the running time that myst-nb measured when it executed each one (the
   execution cache keeps that time, so a cached build shows the time of the real run).
+- The directive ``{benchmark-table}`` renders a committed benchmark CSV of
+  ``benchmarks/results`` (``mf``, ``ranking``, their ``-tuned`` runs, or ``summary``: the
+  five best models of the full ranking) as a table, leaving out the ranking columns that
+  repeat HR@10 under leave-last-out (it checks that they do).
 
 Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
 """
@@ -24,7 +28,9 @@ from contextlib import suppress
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 from docutils import nodes
+from docutils.parsers.rst import directives
 from jupyter_cache import get_cache
 from myst_nb.ext.glue import extract_glue_data_cell
 from myst_nb.sphinx_ import NbMetadataCollector
@@ -310,8 +316,10 @@ def run_time_table(app: Sphinx, parent: str) -> nodes.table:
     return _table(header, rows)
 
 
-def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
-    table = nodes.table(classes=["colwidths-auto", "reclearn-run-times"])
+def _table(
+    header: list[str], rows: list[list[nodes.Node]], css: str = "reclearn-run-times"
+) -> nodes.table:
+    table = nodes.table(classes=["colwidths-auto", css])
     group = nodes.tgroup(cols=len(header))
     table += group
     group += [nodes.colspec(colwidth=1) for _ in header]
@@ -328,7 +336,7 @@ def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
 # Extensions jupyter-book always loads that do not declare parallel reading safe. None
 # of them touches a document while it is read: numbering runs on the merged
 # environment, the other two copy static files or act on LaTeX builds only. Declaring
-# them lets ``make book`` read, and so execute, chapters in parallel (tools/build_book.py);
+# them lets ``make book`` read, and so execute, chapters in parallel (_ext/build_book.py);
 # the serial and parallel builds give the same pages.
 UNDECLARED_BUT_SAFE = (
     "sphinx_multitoc_numbering",
@@ -343,11 +351,108 @@ def declare_parallel_reading(app: Sphinx) -> None:
             app.extensions[name].parallel_read_safe = True
 
 
+# --- benchmark tables ------------------------------------------------------------------------
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+"""The committed benchmark results the book's tables are read from."""
+SUMMARY_ROWS = 5
+"""Rows of the landing page's summary: the best models of the full ranking."""
+RANKING_METRICS = ["hr@10", "ndcg@10", "map@10", "mrr", "auc"]
+"""Shown columns; recall@10 = HR@10 and precision@10 = HR@10 / 10 with one held-out item."""
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{row['mean']:.4f} [{row['ci_low']:.4f}, {row['ci_high']:.4f}]"
+
+
+def redundant_metric_problems(frame: pd.DataFrame) -> list[str]:
+    """Rows where recall@10 differs from HR@10 or precision@10 from HR@10 / 10."""
+    wide = frame.pivot_table(index=["model", "protocol"], columns="metric", values="mean")
+    problems = []
+    for name, factor in (("recall@10", 1.0), ("precision@10", 0.1)):
+        gap = (wide[name] - factor * wide["hr@10"]).abs()
+        problems += [f"{name} of {key} is not {factor} x HR@10" for key in gap[gap > 1e-6].index]
+    return problems
+
+
+def ranking_rows(frame: pd.DataFrame, protocol: str) -> tuple[list[str], list[list[str]]]:
+    """model | backend | each metric as mean [95% interval] | fit (s)."""
+    part = frame[frame["protocol"] == protocol]
+    rows = []
+    for (model, backend), cells in part.groupby(["model", "backend"], sort=False):
+        cells = cells.set_index("metric")
+        values = [_interval(cells.loc[m]) for m in RANKING_METRICS]
+        rows.append([model, backend, *values, f"{cells['fit_s'].iloc[0]:.2f}"])
+    return ["model", "backend", *RANKING_METRICS, "fit (s)"], rows
+
+
+def mf_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """model | backend | RMSE | MAE | fit (s) | fallbacks: mean ± std over folds."""
+    stats = frame.groupby(["model", "backend"], sort=False).agg(["mean", "std"])
+    stats = stats.sort_values(("rmse", "mean"))
+    rows = []
+    for (model, backend), row in stats.iterrows():
+        cells = [model, backend]
+        for column, digits in (("rmse", 4), ("mae", 4), ("fit_s", 2)):
+            mean, std = row[(column, "mean")], row[(column, "std")]
+            cells.append(f"{mean:.{digits}f}" + ("" if pd.isna(std) else f" ± {std:.{digits}f}"))
+        cells.append(f"{row[('num_fallback', 'mean')]:.0f}")
+        rows.append(cells)
+    return ["model", "backend", "RMSE", "MAE", "fit (s)", "fallbacks"], rows
+
+
+def summary_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The best models by full-ranking NDCG@10, one row per model (twins agree)."""
+    full = frame[(frame["protocol"] == "full") & (frame["metric"] == "ndcg@10")]
+    best = full.sort_values("mean", ascending=False).drop_duplicates("mean")
+    rows = [[r["model"], _interval(r)] for _, r in best.head(SUMMARY_ROWS).iterrows()]
+    return ["model", "NDCG@10 [95% interval]"], rows
+
+
+class BenchmarkTable(SphinxDirective):
+    """``{benchmark-table} ranking`` with ``:protocol: full``; ``mf``; ``summary``."""
+
+    required_arguments = 1
+    option_spec = {"protocol": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        kind = self.arguments[0]
+        name = "ranking" if kind == "summary" else kind
+        path = RESULTS / f"{name}.csv"
+        if not path.is_file():
+            raise self.error(f"benchmark-table: no {path}")
+        self.env.note_dependency(str(path))
+        frame = pd.read_csv(path)
+        if name.startswith("ranking"):
+            problems = redundant_metric_problems(frame)
+            if problems:
+                raise self.error("benchmark-table: " + "; ".join(problems))
+        if kind == "summary":
+            header, rows = summary_rows(frame)
+        elif name.startswith("ranking"):
+            header, rows = ranking_rows(frame, self.options.get("protocol", "full"))
+        else:
+            header, rows = mf_rows(frame)
+        cells = [[nodes.paragraph(text=c) for c in row] for row in rows]
+        table = _table(header, cells, "reclearn-benchmark")
+        if kind == "summary" or self.options.get("protocol") == "sampled":
+            return [table]
+        return [nodes.paragraph(text=run_description(path.with_suffix(".md"))), table]
+
+
+def run_description(path: Path) -> str:
+    """The first paragraph of a benchmark's Markdown report: data, split, machine, date."""
+    if not path.is_file():
+        return ""
+    return path.read_text(encoding="utf-8").split("\n\n", 1)[0].replace("`", "")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", declare_parallel_reading)
     app.add_node(chapter_run_times)
     app.add_directive("chapter-run-times", ChapterRunTimes)
     app.add_post_transform(RunTimesTransform)
+    app.add_directive("benchmark-table", BenchmarkTable)
     app.add_role("notebook-zip", notebook_zip_role)
     app.connect("html-page-context", add_notebook_to_context, priority=400)
     app.connect("html-page-context", drop_duplicate_scripts, priority=450)
