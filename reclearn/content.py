@@ -119,16 +119,18 @@ class ItemContent:
 def item_content(
     items: pd.DataFrame, tags: pd.DataFrame | None = None, signals: str = "release"
 ) -> ItemContent:
-    """Assemble the content of every item from a data set's ``items`` and ``tags`` frames.
+    """The content of every item, from a data set's ``items`` and ``tags`` frames.
 
     Args:
-        items: ``item_id, title, year, genres`` as loaded by :func:`reclearn.load_dataset`.
-        tags: ``user_id, item_id, tag, ...``; only with ``signals="post-release"`` (may be
-            empty: then no item has tags).
+        items: ``item_id, title, year, genres`` as loaded by
+            :func:`reclearn.load_dataset`.
+        tags: ``user_id, item_id, tag, ...``; only with ``signals="post-release"``
+            (may be empty: then no item has tags).
         signals: ``"release"`` (default): title, year and genres, what exists the day an
             item is released, the only honest input for item cold start.
-            ``"post-release"``: also each item's distinct tags and the number of distinct
-            users who tagged it, written after watching; for labelled experiments only.
+            ``"post-release"``: also each item's distinct tags and the number of
+            distinct users who tagged it, written after watching; for labelled
+            experiments only.
 
     Returns:
         An :class:`ItemContent` with one row per item of ``items``.
@@ -140,18 +142,21 @@ def item_content(
     Introduced in chapter "Content-based recommendation".
     """
     if signals not in SIGNALS:
-        raise ValueError(f"signals must be 'release' or 'post-release', got {signals!r}")
+        raise ValueError(f"signals must be one of {SIGNALS}, got {signals!r}")
     if signals == "release" and tags is not None:
         raise ValueError(
-            "tags are written by users after they watch an item, so a new item has none; "
-            "release-time content leaves them out: drop the tags argument, or pass "
-            "signals='post-release' for a labelled post-release experiment"
+            "tags are written by users after they watch an item, so a new item "
+            "has none; release-time content leaves them out: drop the tags "
+            "argument, or pass signals='post-release' for a labelled post-release "
+            "experiment"
         )
     if signals == "post-release" and tags is None:
-        raise ValueError("post-release content needs the tags frame: item_content(items, tags)")
+        call = "item_content(items, tags)"
+        raise ValueError(f"post-release content needs the tags frame: {call}")
     missing = [c for c in RELEASE_FIELDS if c not in items.columns]
     if missing:
-        raise ValueError(f"items is missing column(s) {missing}; it has {list(items.columns)}")
+        has = list(items.columns)
+        raise ValueError(f"items is missing column(s) {missing}; it has {has}")
     frame = pd.DataFrame(
         {
             "item_id": items["item_id"].astype(str).astype(object).to_numpy(),
@@ -385,12 +390,12 @@ def profile_weights(
 
 
 class TaggerCountRecommender(ContentItems, Recommender):
-    """The non-personalised control for post-release signals: an item's score is the number
-    of distinct users who tagged it, the same for every user.
+    """The non-personalised control for post-release signals: an item's score is the
+    number of distinct users who tagged it, the same for every user.
 
-    It reads no rating and no text, only how many people cared to tag an item, which they
-    do after watching it. Where it scores close to a content model, that model's lead comes
-    from the same post-release signal, not from reading content.
+    It reads no rating and no text, only how many people cared to tag an item, which
+    they do after watching it. Where it scores close to a content model, that model's
+    lead comes from the same post-release signal, not from reading content.
 
     Raises:
         ValueError: On ``fit``, if the content is not post-release (it has no taggers).

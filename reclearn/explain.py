@@ -108,12 +108,16 @@ def fold_in(item_vectors: np.ndarray, residuals: np.ndarray, l2: float) -> np.nd
 
 
 def fold_in_contributions(
-    item_vectors: np.ndarray, history: np.ndarray, residuals: np.ndarray, items, l2: float
+    item_vectors: np.ndarray,
+    history: np.ndarray,
+    residuals: np.ndarray,
+    items,
+    l2: float,
 ) -> np.ndarray:
     """Contributions of history items to fold-in MF scores, exact by linearity.
 
-    The fold-in score is ``mu + b_i + [q_i; 1] . H r`` with ``H`` from :func:`fold_in`, so
-    history item j contributes ``[q_i; 1] . H[:, j] * r_j``.
+    The fold-in score is ``mu + b_i + [q_i; 1] . H r`` with ``H`` from :func:`fold_in`,
+    so history item j contributes ``[q_i; 1] . H[:, j] * r_j``.
 
     Args:
         item_vectors: Every item's vector ``Q``, shape (num_items, k).
@@ -123,8 +127,8 @@ def fold_in_contributions(
         l2: Ridge penalty of the fold-in.
 
     Returns:
-        Contributions, shape (m, n); row a sums to the fold-in score of ``items[a]`` minus
-        ``mu + b_i``.
+        Contributions, shape (m, n); row a sums to the fold-in score of ``items[a]``
+        minus ``mu + b_i``.
 
     Introduced in chapter "Challenges".
     """
@@ -245,9 +249,9 @@ def deletion_check(
 
     Args:
         cases: Pairs ``(attributions, rescore)``: attributions of the case's n parts,
-            shape (n,), and ``rescore(keep)``, the model's score with only the parts where
-            the boolean mask ``keep`` (shape (n,)) is True. Cases with fewer than two parts
-            are skipped (removing the only part tests nothing).
+            shape (n,), and ``rescore(keep)``, the model's score with only the parts
+            where the boolean mask ``keep`` (shape (n,)) is True. Cases with fewer than
+            two parts are skipped (removing the only part tests nothing).
         seed: Seed of the random part (drawn uniformly among all n parts, the top one
             included).
 
@@ -272,9 +276,16 @@ def deletion_check(
             keep = np.ones(n, dtype=bool)
             keep[part] = False
             drops.append(full - float(rescore(keep)))
-        rows.append({"score": full, "drop_top": drops[0], "drop_random": drops[1], "parts": n})
+        rows.append(
+            {
+                "score": full,
+                "drop_top": drops[0],
+                "drop_random": drops[1],
+                "parts": n,
+            }
+        )
     if not rows:
-        raise ValueError("deletion_check needs at least one case with two or more parts")
+        raise ValueError("deletion_check needs a case with two or more parts")
     frame = pd.DataFrame(rows)
     return DeletionResult(
         frame,

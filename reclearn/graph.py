@@ -50,14 +50,19 @@ def feature_matrix(sets: Sequence[Iterable[str]]) -> tuple[sparse.csr_matrix, np
 
 
 def similarity_graph(
-    features, k: int = 20, measure: str = "cosine", neighbours=None, batch_size: int = 1024
+    features,
+    k: int = 20,
+    measure: str = "cosine",
+    neighbours=None,
+    batch_size: int = 1024,
 ) -> sparse.csr_matrix:
-    """Keep, for every item, its ``k`` most similar other items (a k-nearest-neighbour graph).
+    """Keep each item's ``k`` most similar other items: a k-nearest-neighbour graph.
 
     Cosine: ``x_i . x_j / (|x_i| |x_j|)``; Jaccard (features read as present or absent):
-    ``|F_i & F_j| / |F_i | F_j|``. Only positive similarities are kept, an item is never its
-    own neighbour, and ties at the ``k``-th place go to the lower item index, so the graph
-    is the same on every run. The graph is directed: j may be a neighbour of i but not i of j.
+    ``|F_i & F_j| / |F_i | F_j|``. Only positive similarities are kept, an item is never
+    its own neighbour, and ties at the ``k``-th place go to the lower item index, so the
+    graph is the same on every run. The graph is directed: j may be a neighbour of i but
+    not i of j.
 
     Args:
         features: Item features, shape (num_items, num_features), dense or sparse,
@@ -65,7 +70,8 @@ def similarity_graph(
         k: Neighbours kept per item.
         measure: ``"cosine"`` or ``"jaccard"``.
         neighbours: Optional boolean mask, shape (num_items,): only these items may be
-            neighbours (e.g. the items with a collaborative vector). Every row is still filled.
+            neighbours (e.g. the items with a collaborative vector). Every row is still
+            filled.
         batch_size: Rows of similarities computed at once (bounds memory).
 
     Returns:
@@ -88,7 +94,9 @@ def similarity_graph(
     if x.ndim != 2 or not np.isfinite(x.data).all() or (x.data < 0).any():
         raise ValueError("features must be a 2-D array of finite, non-negative values")
     num_items = x.shape[0]
-    allowed = np.ones(num_items, dtype=bool) if neighbours is None else np.asarray(neighbours)
+    allowed = np.ones(num_items, dtype=bool)
+    if neighbours is not None:
+        allowed = np.asarray(neighbours)
     if allowed.shape != (num_items,) or allowed.dtype != bool:
         raise ValueError(
             f"neighbours must be a boolean mask of shape ({num_items},), got "
@@ -121,7 +129,10 @@ def similarity_graph(
     if not rows_out:
         return sparse.csr_matrix((num_items, num_items))
     return sparse.csr_matrix(
-        (np.concatenate(values_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
+        (
+            np.concatenate(values_out),
+            (np.concatenate(rows_out), np.concatenate(cols_out)),
+        ),
         shape=(num_items, num_items),
     )
 
@@ -169,14 +180,20 @@ def _inverse(values: np.ndarray) -> np.ndarray:
     return np.divide(1.0, values, out=np.zeros_like(values), where=values > 0)
 
 
-def propagate(graph, values, alpha: float = 0.5, steps: int = 1, known=None) -> np.ndarray:
+def propagate(
+    graph,
+    values,
+    alpha: float = 0.5,
+    steps: int = 1,
+    known=None,
+) -> np.ndarray:
     """Mix each item's vector with its neighbours' average, ``steps`` times.
 
     One step computes ``x_i <- (1 - alpha) x_i + alpha (A x)_i`` for every item with a
-    vector of its own (``known``), and ``x_i <- (A x)_i`` for the others, which have nothing
-    to keep (their rows of ``values`` are ignored). ``A`` should be normalised
-    (:func:`normalize`). With ``alpha = 0`` known items keep their vectors; an unknown item
-    without neighbours ends up as zeros.
+    vector of its own (``known``), and ``x_i <- (A x)_i`` for the others, which have
+    nothing to keep (their rows of ``values`` are ignored). ``A`` should be normalised
+    (:func:`normalize`). With ``alpha = 0`` known items keep their vectors; an unknown
+    item without neighbours ends up as zeros.
 
     Args:
         graph: Normalised graph, shape (num_items, num_items).
@@ -189,8 +206,8 @@ def propagate(graph, values, alpha: float = 0.5, steps: int = 1, known=None) -> 
         The propagated vectors, float64, the shape of ``values``.
 
     Raises:
-        ValueError: ``alpha`` outside [0, 1], ``steps`` below 1, shapes that do not match,
-            or non-finite values among the known rows.
+        ValueError: ``alpha`` outside [0, 1], ``steps`` below 1, shapes that do not
+            match, or non-finite values among the known rows.
 
     Introduced in chapter "Applications and future directions".
     """
@@ -202,9 +219,8 @@ def propagate(graph, values, alpha: float = 0.5, steps: int = 1, known=None) -> 
     x = np.array(values, dtype=np.float64)
     num_items = a.shape[0]
     if a.shape != (num_items, num_items) or x.shape[:1] != (num_items,) or x.ndim > 2:
-        raise ValueError(
-            f"graph {a.shape} and values {x.shape} do not match: need (n, n) and (n,) or (n, d)"
-        )
+        need = "need (n, n) and (n,) or (n, d)"
+        raise ValueError(f"graph {a.shape} and values {x.shape} do not match: {need}")
     own = np.ones(num_items, dtype=bool) if known is None else np.asarray(known)
     if own.shape != (num_items,) or own.dtype != bool:
         raise ValueError(f"known must be a boolean mask of shape ({num_items},)")

@@ -327,7 +327,7 @@ def novelty(recommended_item_lists, item_popularity, num_users: int) -> float:
 
 
 def intra_list_diversity(recommended_item_lists, item_features) -> float:
-    """Mean pairwise cosine distance, 1 - cos(x_i, x_j), within each list, averaged over lists.
+    """Mean over lists of the mean pairwise cosine distance 1 - cos(x_i, x_j) in a list.
 
     With genre multi-hot features, two films with the same genres are at distance 0 and
     two with no genre in common at distance 1. An item whose feature vector is all zeros
@@ -342,16 +342,15 @@ def intra_list_diversity(recommended_item_lists, item_features) -> float:
         Mean over lists of the mean over unordered pairs of distinct positions.
 
     Raises:
-        ValueError: if the features are not 2-D, an index is out of range, or no list has
-            two items.
+        ValueError: if the features are not 2-D, an index is out of range, or no list
+            has two items.
 
     Introduced in chapter "Evaluation".
     """
     features = np.asarray(item_features, dtype=np.float64)
     if features.ndim != 2:
-        raise ValueError(
-            f"item_features must be 2-D (num_items, num_features), got shape {features.shape}"
-        )
+        shape = features.shape
+        raise ValueError(f"item_features must be 2-D (items, features), not {shape}")
     lists = _lists(recommended_item_lists, features.shape[0])
     norms = np.linalg.norm(features, axis=1)
     unit = np.divide(
@@ -371,7 +370,7 @@ def intra_list_diversity(recommended_item_lists, item_features) -> float:
         upper = np.triu_indices(n, k=1)
         per_list.append(float(np.mean(distance[upper])))
     if not per_list:
-        raise ValueError("intra-list diversity needs at least one list with two or more items")
+        raise ValueError("intra-list diversity needs a list with two or more items")
     return float(np.mean(per_list))
 
 

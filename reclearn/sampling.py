@@ -89,7 +89,8 @@ def sample_negatives(
     """Draw negatives uniformly among the items each user never interacted with.
 
     Args:
-        positives: Every known positive (train *and* test), so no negative is a hidden hit.
+        positives: Every known positive (train *and* test), so that no negative is a
+            hidden hit.
         users: User indices, shape (n,).
         num_per_user: Negatives per entry of ``users``.
         rng: The generator to draw from (seed it for reproducible draws).
@@ -100,20 +101,21 @@ def sample_negatives(
         Item indices, shape (n, num_per_user).
 
     Raises:
-        ValueError: A user has fewer non-positive items than requested without replacement,
-            or none at all.
+        ValueError: A user has fewer non-positive items than requested without
+            replacement, or none at all.
 
     Introduced in chapter "Deep collaborative filtering".
     """
     users = np.asarray(users, dtype=np.int64)
     if len(users) and (users.min() < 0 or users.max() >= positives.num_users):
         raise ValueError(
-            f"user indices must lie in [0, {positives.num_users}); got {int(users.min())} to "
-            f"{int(users.max())} (an unknown user, -1, has no positives to avoid)"
+            f"user indices must lie in [0, {positives.num_users}); "
+            f"got {int(users.min())} to {int(users.max())} "
+            "(an unknown user, -1, has no positives to avoid)"
         )
     free = positives.num_items - positives.counts()[users]
     if (free <= 0).any():
-        raise ValueError("a user has interacted with every item: there is no negative to draw")
+        raise ValueError("a user has interacted with every item: no negative to draw")
     if not replace and (free < num_per_user).any():
         raise ValueError(
             f"cannot draw {num_per_user} distinct negatives: a user has only "

@@ -228,7 +228,7 @@ def cold_user_split(
 def thin(
     train: pd.DataFrame, fraction: float, seed: int = 0, min_per_user: int = 1
 ) -> pd.DataFrame:
-    """Keep a random ``fraction`` of each user's ratings, to simulate a sparser data set.
+    """Keep a random ``fraction`` of each user's ratings: a sparser data set.
 
     A user with ``n`` ratings keeps ``round(fraction * n)`` of them, but at least
     ``min(min_per_user, n)``, so no user disappears. For one seed, the rows kept at a
@@ -246,7 +246,8 @@ def thin(
         A row subset of ``train`` in its original order, with the same categories.
 
     Raises:
-        ValueError: ``fraction`` outside (0, 1] or ``min_per_user`` negative or not an int.
+        ValueError: ``fraction`` outside (0, 1], or ``min_per_user`` negative or not
+            an int.
 
     Introduced in chapter "Challenges".
     """

@@ -215,7 +215,8 @@ class NeuMF(keras.Model):
     def predict_from(self, p_u, q_i, mlp_p_u, mlp_q_i):
         """h . [p_u * q_i ; MLP([p'_u ; q'_i])] + b, shape (batch,)."""
         h_mlp = _tower(self, ops.concatenate([mlp_p_u, mlp_q_i], axis=-1))
-        return ops.squeeze(self.prediction(ops.concatenate([p_u * q_i, h_mlp], axis=-1)), -1)
+        h = ops.concatenate([p_u * q_i, h_mlp], axis=-1)
+        return ops.squeeze(self.prediction(h), -1)
 
     def penalty(self, p_u, q_i, mlp_p_u, mlp_q_i):
         """Mean over the batch of the squared norms of the four vectors."""
@@ -278,7 +279,7 @@ class BPRMF(FactorNetwork):
         return ops.sum(p_u * q_i, axis=-1) + b_i
 
     def penalty(self, p_u, q_i, b_i, q_j, b_j):
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2 + b_i^2 + sum_j (||q_j||^2 + b_j^2)."""
+        """Batch mean of ||p_u||^2 + ||q_i||^2 + b_i^2 + sum_j (||q_j||^2 + b_j^2)."""
         squares = ops.sum(p_u**2, axis=-1) + ops.sum(q_i**2, axis=-1) + b_i**2
         squares = squares + ops.sum(q_j**2, axis=(-2, -1)) + ops.sum(b_j**2, axis=-1)
         return ops.mean(squares)
@@ -301,7 +302,7 @@ class BPRMF(FactorNetwork):
 
 
 def _log_loss(logits, labels):
-    """Mean binary cross-entropy from logits: softplus(x) - y x (stable for large |x|)."""
+    """Mean binary cross-entropy from logits: softplus(x) - y x (stable for any x)."""
     return ops.mean(ops.softplus(logits) - labels * logits)
 
 
@@ -312,16 +313,22 @@ def _log_loss_objective(network, users, items, labels):
     return _log_loss(logits, labels) + network.config.l2 * network.penalty(*vectors)
 
 
-def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:
-    """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; return their number."""
+def _add_tower(
+    network,
+    rng: np.random.Generator,
+    width: int,
+    hidden: tuple[int, ...],
+) -> int:
+    """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; count them."""
     for layer, out in enumerate(hidden):
-        setattr(network, f"hidden_{layer}", dense(glorot(rng, width, out), f"hidden_{layer}"))
+        name = f"hidden_{layer}"
+        setattr(network, name, dense(glorot(rng, width, out), name))
         width = out
     return len(hidden)
 
 
 def _tower(network, h, dropout: float = 0.0, training: bool = False, seed=None):
-    """The ReLU layers ``hidden_0``, ``hidden_1``, ... applied in turn (with dropout)."""
+    """The ReLU layers ``hidden_0``, ``hidden_1``, ... in turn (with dropout)."""
     for layer in range(network.num_hidden):
         h = ops.relu(getattr(network, f"hidden_{layer}")(h))
         if dropout and training:

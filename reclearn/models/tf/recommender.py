@@ -75,7 +75,8 @@ class Adam(keras.optimizers.Adam):
         self.assign(v, tf.IndexedSlices(v_rows, rows))
         correction_1 = 1 - ops.power(ops.cast(self.beta_1, variable.dtype), step)
         correction_2 = 1 - ops.power(ops.cast(self.beta_2, variable.dtype), step)
-        size = ops.cast(learning_rate, variable.dtype) * ops.sqrt(correction_2) / correction_1
+        rate = ops.cast(learning_rate, variable.dtype)
+        size = rate * ops.sqrt(correction_2) / correction_1
         update = m_rows / (ops.sqrt(v_rows) + self.epsilon)
         self.assign_sub(variable, tf.IndexedSlices(size * update, rows))
 
@@ -98,7 +99,8 @@ def fit_network(
             function ``arrays(epoch)`` returning them, called at the start of every
             epoch (implicit models draw fresh negatives there).
         config: Epochs, batch size, learning rate, Adam epsilon, seed, patience.
-        device: Unused (TensorFlow places tensors itself); kept for the twin's signature.
+        device: Unused (TensorFlow places tensors itself); kept for the twin's
+            signature.
         monitor: Called after each epoch; returns a dict of metrics. If it has
             ``val_rmse`` (or ``val_ndcg``, higher is better), the best epoch's weights
             are kept and ``patience`` applies.
@@ -120,7 +122,8 @@ def fit_network(
 
     def step(tensors, batch):
         with tf.GradientTape() as tape:
-            loss = network.objective(**{n: tf.gather(t, batch) for n, t in tensors.items()})
+            batch_tensors = {n: tf.gather(t, batch) for n, t in tensors.items()}
+            loss = network.objective(**batch_tensors)
         variables = network.trainable_variables
         gradients = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(gradients, variables, strict=True))

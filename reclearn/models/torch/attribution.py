@@ -65,7 +65,7 @@ def integrated_gradients(
     tokens: np.ndarray | None = None,
     steps: int = 64,
 ) -> np.ndarray:
-    """Integrated gradients of the logit over the token embeddings (Sundararajan et al. 2017).
+    """Integrated gradients of the logit over the token embeddings (Sundararajan 2017).
 
     The path runs from all-zero embeddings (the baseline; padding and positions stay as
     they are) to the actual ones; the gradient is averaged at ``steps`` midpoints. The

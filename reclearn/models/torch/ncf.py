@@ -279,7 +279,7 @@ class BPRMF(FactorNetwork):
         return (p_u * q_i).sum(dim=-1) + b_i
 
     def penalty(self, p_u, q_i, b_i, q_j, b_j) -> torch.Tensor:
-        """Mean over the batch of ||p_u||^2 + ||q_i||^2 + b_i^2 + sum_j (||q_j||^2 + b_j^2)."""
+        """Batch mean of ||p_u||^2 + ||q_i||^2 + b_i^2 + sum_j (||q_j||^2 + b_j^2)."""
         squares = (p_u**2).sum(dim=-1) + (q_i**2).sum(dim=-1) + b_i**2
         squares = squares + (q_j**2).sum(dim=(-2, -1)) + (b_j**2).sum(dim=-1)
         return squares.mean()
@@ -303,7 +303,7 @@ class BPRMF(FactorNetwork):
 
 
 def _log_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy from logits: softplus(x) - y x (stable for large |x|)."""
+    """Mean binary cross-entropy from logits: softplus(x) - y x (stable for any x)."""
     return (F.softplus(logits) - labels * logits).mean()
 
 
@@ -314,8 +314,13 @@ def _log_loss_objective(network, users, items, labels) -> torch.Tensor:
     return _log_loss(logits, labels) + network.config.l2 * network.penalty(*vectors)
 
 
-def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int, ...]) -> int:
-    """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; return their number."""
+def _add_tower(
+    network,
+    rng: np.random.Generator,
+    width: int,
+    hidden: tuple[int, ...],
+) -> int:
+    """Attach layers ``hidden_0``, ``hidden_1``, ... of the given widths; count them."""
     for layer, out in enumerate(hidden):
         setattr(network, f"hidden_{layer}", dense(glorot(rng, width, out)))
         width = out
@@ -323,7 +328,7 @@ def _add_tower(network, rng: np.random.Generator, width: int, hidden: tuple[int,
 
 
 def _tower(network, h: torch.Tensor, dropout: float = 0.0, training: bool = False):
-    """The ReLU layers ``hidden_0``, ``hidden_1``, ... applied in turn (with dropout)."""
+    """The ReLU layers ``hidden_0``, ``hidden_1``, ... in turn (with dropout)."""
     for layer in range(network.num_hidden):
         h = torch.relu(getattr(network, f"hidden_{layer}")(h))
         if dropout and training:

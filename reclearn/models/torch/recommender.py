@@ -130,7 +130,8 @@ def fit_network(
     for epoch in bar:
         if epoch == 0 or callable(arrays):
             epoch_arrays = arrays(epoch) if callable(arrays) else arrays
-            tensors = {name: torch.as_tensor(a, device=device) for name, a in epoch_arrays.items()}
+            tensors = {name: torch.as_tensor(a) for name, a in epoch_arrays.items()}
+            tensors = {name: t.to(device) for name, t in tensors.items()}
             size = len(next(iter(epoch_arrays.values())))
         network.train()
         order = torch.as_tensor(order_rng.permutation(size), device=device)
