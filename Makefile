@@ -7,6 +7,7 @@
 #   make tune    reclearn tune every model, same budget: benchmarks/tuned/<dataset>/*.json
 #   make student write the student edition (no solutions) to _build/student
 #   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
+#   make screenshots  every page of _build/html at 1280 and 390 px into _build/screenshots
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +23,7 @@ STAMP  := $(VENV)/.installed
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
 .PHONY: help venv book test lint format bench tune assignments student grade clean \
-	distclean chromium kernel lab
+	distclean chromium kernel lab screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +75,9 @@ chromium:  ## install chromium + chromium-driver with apt-get if /usr/bin/chromi
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
 	else SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; fi
+
+screenshots: $(STAMP)  ## PNG of every page of _build/html at 1280 and 390 px: _build/screenshots
+	$(BIN)/python tests/screenshots.py
 
 lint: $(STAMP)  ## ruff check only
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ import functools
 import http.server
 import io
 import json
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -395,3 +396,35 @@ def wide_tables(page, url: str, width: int, height: int) -> list[str]:
     page.set_viewport_size({"width": width, "height": height})
     page.goto(url, wait_until="load")
     return [f"{url} at {width} px: {p}" for p in page.evaluate(_TABLE_WIDTHS)]
+
+
+_CODE = """() => Array.from(document.querySelectorAll(
+    "article div.cell_input pre, article div[class^='highlight-python'] pre"))
+  .filter((pre) => !pre.closest(".cell_output"))
+  .map((pre) => pre.textContent)"""
+
+
+def shown_code(page, url: str) -> list[str]:
+    """The text of every code block the page shows: cell inputs and included code."""
+    page.goto(url, wait_until="load")
+    return page.evaluate(_CODE)
+
+
+def screenshot_book(playwright, root: Path, out: Path) -> list[Path]:
+    """A full-page PNG of every page of the book at each width of :data:`VIEWPORTS`."""
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with serve(root) as base, tempfile.TemporaryDirectory() as profile:
+        context = launch(playwright, Path(profile))
+        page = context.new_page()
+        for name in book_pages(root):
+            for label, (width, height) in VIEWPORTS.items():
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(base + name, wait_until="load")
+                page.evaluate(_WAIT_FOR_IMAGES)
+                page.evaluate(_MATH)
+                shot = out / f"{name.removesuffix('.html').replace('/', '-')}-{label}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                shots.append(shot)
+        context.close()
+    return shots

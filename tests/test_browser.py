@@ -16,6 +16,8 @@ from pathlib import Path
 
 import browser_checks as bc
 import pytest
+from test_chapter_layout import WIDTH as CODE_WIDTH
+from test_chapter_layout import only_glue
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -106,6 +108,19 @@ def test_no_equation_or_table_is_clipped_and_every_table_is_styled(book, context
 def test_the_landing_page_has_no_table_wider_than_its_column(book, context, viewport):
     page = context.new_page()
     assert bc.wide_tables(page, book + "index.html", *bc.VIEWPORTS[viewport]) == []
+
+
+def test_shown_code_fits_the_column_and_no_shown_cell_is_only_glue(book, context):
+    page = context.new_page()
+    wide, glue = [], []
+    for name in bc.book_pages(HTML):
+        for code in bc.shown_code(page, book + name):
+            lines = code.splitlines()
+            wide += [f"{name}: {line}" for line in lines if len(line) > CODE_WIDTH]
+            if only_glue(code):
+                glue.append(f"{name}: {lines[0]}")
+    assert wide == []
+    assert glue == []
 
 
 def test_framework_tabs_switch_together_and_the_choice_persists_on_another_page(book, context):

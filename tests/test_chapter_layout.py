@@ -22,12 +22,12 @@ HIDDEN = {"remove-input", "remove-cell", "hide-input"}
 INCLUDE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[^\n]*\n)*)")
 
 
-def _is_glue(node: ast.stmt) -> bool:
+def is_glue(node: ast.stmt) -> bool:
     """A ``glue(...)`` call, or a loop or branch that only holds such calls."""
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         return isinstance(node.value.func, ast.Name) and node.value.func.id == "glue"
     if isinstance(node, (ast.For, ast.If)):
-        return all(_is_glue(n) for n in node.body + node.orelse)
+        return all(is_glue(n) for n in node.body + node.orelse)
     return False
 
 
@@ -38,10 +38,18 @@ def glue_only_cells(path: Path) -> list[str]:
     for cell in notebook.cells:
         if cell.cell_type != "code" or HIDDEN & set(cell.metadata.get("tags", [])):
             continue
-        body = ast.parse(cell.source).body
-        if body and all(_is_glue(node) for node in body):
+        if only_glue(cell.source):
             found.append(f"{path.name}: {cell.source.splitlines()[0]}")
     return found
+
+
+def only_glue(source: str) -> bool:
+    """True for code whose statements are all glue calls (and not empty)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics, shell lines
+        return False
+    return bool(body) and all(is_glue(node) for node in body)
 
 
 def included_lines(path: Path) -> list[tuple[str, str]]:
