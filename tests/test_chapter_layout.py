@@ -16,7 +16,7 @@ import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "index.md", ROOT / "benchmarks.md"]
+PAGES = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "index.md"]
 WIDTH = 88
 HIDDEN = {"remove-input", "remove-cell", "hide-input"}
 INCLUDE = re.compile(r"```\{literalinclude\} (\S+)\n((?::[^\n]*\n)*)")

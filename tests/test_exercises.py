@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_CHAPTERS = {"chapters/bibliography", "chapters/teaching", "chapters/faq"}
+NOT_CHAPTERS = {"chapters/bibliography", "chapters/teaching", "chapters/faq", "chapters/benchmarks"}
 """Pages in the table of contents that are not teaching chapters."""
 
 DIRECTIVE = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>exercise|solution)\}\s*(?P<arg>\S*)")
