@@ -14,7 +14,8 @@
 - The directive ``{benchmark-table}`` renders a committed benchmark CSV of
   ``benchmarks/results`` (``mf``, ``ranking``, their ``-tuned`` runs, or ``summary``: the
   five best models of the full ranking) as a table, leaving out the ranking columns that
-  repeat HR@10 under leave-last-out (it checks that they do).
+  repeat HR@10 under leave-last-out (it checks that they do, and that the models of a
+  fold share its number of fallbacks, as the Benchmarks page says).
 
 Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
 """
@@ -427,6 +428,8 @@ class BenchmarkTable(SphinxDirective):
             problems = redundant_metric_problems(frame)
             if problems:
                 raise self.error("benchmark-table: " + "; ".join(problems))
+        if name.startswith("mf") and frame.groupby("fold")["num_fallback"].nunique().max() > 1:
+            raise self.error("benchmark-table: models of one fold differ in fallbacks")
         if kind == "summary":
             header, rows = summary_rows(frame)
         elif name.startswith("ranking"):
