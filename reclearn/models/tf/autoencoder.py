@@ -195,7 +195,8 @@ class MultVAE(MultDAE):
         noise = keras.random.normal(ops.shape(mu), seed=self.noise_seed)
         z = mu + noise * ops.exp(0.5 * log_var)
         loss = multinomial_loss(self.decode(z), self.clicks(users))
-        return loss + ops.mean(beta) * kl_divergence(mu, log_var) + self.config.l2 * self.penalty()
+        kl = kl_divergence(mu, log_var)
+        return loss + ops.mean(beta) * kl + self.config.l2 * self.penalty()
 
 
 def multinomial_loss(logits, x_u):
@@ -204,8 +205,10 @@ def multinomial_loss(logits, x_u):
 
 
 def kl_divergence(mu, log_var):
-    """KL(N(mu, exp(log_var)) || N(0, I)) = 1/2 sum_k (exp(log_var) + mu^2 - 1 - log_var),
-    averaged over the batch."""
+    """KL(N(mu, exp(log_var)) || N(0, I)), averaged over the batch.
+
+    Per user: 1/2 sum_k (exp(log_var) + mu^2 - 1 - log_var).
+    """
     return 0.5 * ops.mean(ops.sum(ops.exp(log_var) + mu**2 - 1.0 - log_var, axis=-1))
 
 

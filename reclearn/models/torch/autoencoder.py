@@ -191,7 +191,8 @@ class MultVAE(MultDAE):
         mu, log_var = h[:, : self.latent], h[:, self.latent :]
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
         loss = multinomial_loss(self.decode(z), self.clicks(users))
-        return loss + beta.mean() * kl_divergence(mu, log_var) + self.config.l2 * self.penalty()
+        kl = kl_divergence(mu, log_var)
+        return loss + beta.mean() * kl + self.config.l2 * self.penalty()
 
 
 def multinomial_loss(logits: torch.Tensor, x_u: torch.Tensor) -> torch.Tensor:
@@ -200,6 +201,8 @@ def multinomial_loss(logits: torch.Tensor, x_u: torch.Tensor) -> torch.Tensor:
 
 
 def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(log_var)) || N(0, I)) = 1/2 sum_k (exp(log_var) + mu^2 - 1 - log_var),
-    averaged over the batch."""
+    """KL(N(mu, exp(log_var)) || N(0, I)), averaged over the batch.
+
+    Per user: 1/2 sum_k (exp(log_var) + mu^2 - 1 - log_var).
+    """
     return 0.5 * (torch.exp(log_var) + mu**2 - 1.0 - log_var).sum(dim=-1).mean()
