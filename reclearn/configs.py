@@ -408,6 +408,34 @@ class MultDAEConfig(TrainConfig):
 
 
 @dataclass(frozen=True)
+class FMConfig(TrainConfig):
+    """Factorization machine for ratings: y = mu + sum_j w_j x_j + sum_{j<l} <v_j, v_l>
+    x_j x_l over the fields of :mod:`reclearn.features`."""
+
+    num_factors: int = 32
+    """Length k of every feature's vector v_j."""
+    l2: float = 0.1
+    """Weight of the squared-norm penalty on the vectors and weights a batch touches."""
+    init_std: float = 0.05
+    """Standard deviation of the normal initial vectors (linear weights start at zero)."""
+    epochs: int = 10
+    batch_size: int = 16384
+    learning_rate: float = 0.03
+
+
+@dataclass(frozen=True)
+class DeepFMConfig(FMConfig):
+    """DeepFM for ratings: the FM plus an MLP over the same field vectors."""
+
+    hidden: tuple[int, ...] = (64, 32)
+    """Widths of the ReLU layers between the concatenated field vectors and the output."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_hidden(self)
+
+
+@dataclass(frozen=True)
 class MultVAEConfig(MultDAEConfig):
     """Mult-VAE (Liang et al. 2018): the last encoder layer gives the mean and log
     variance of a Gaussian q(z|x_u); the loss is minus the ELBO with the KL term
@@ -422,3 +450,29 @@ class MultVAEConfig(MultDAEConfig):
     """Updates over which beta would rise from 0 to 1 (it stops at beta_max): with the
     defaults on ml-latest-small, beta reaches 0.2 at the 800th update, near the end of
     training, as in the paper's schedule."""
+
+
+@dataclass(frozen=True)
+class FMRankConfig(ImplicitConfig):
+    """Factorization machine for ranking: logits trained with log loss on sampled
+    negatives."""
+
+    num_factors: int = 32
+    """Length k of every feature's vector v_j."""
+    l2: float = 1e-3
+    """Weight of the squared-norm penalty on the vectors and weights a batch touches."""
+    epochs: int = 10
+    batch_size: int = 4096
+    learning_rate: float = 5e-3
+
+
+@dataclass(frozen=True)
+class DeepFMRankConfig(FMRankConfig):
+    """DeepFM for ranking: the FM plus an MLP over the same field vectors."""
+
+    hidden: tuple[int, ...] = (64, 32)
+    """Widths of the ReLU layers between the concatenated field vectors and the output."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_hidden(self)

@@ -11,6 +11,10 @@ from reclearn.configs import (
     ContentBagConfig,
     ContentCNNConfig,
     ContentConfig,
+    DeepFMConfig,
+    DeepFMRankConfig,
+    FMConfig,
+    FMRankConfig,
     GMFConfig,
     GRU4RecConfig,
     HybridConfig,
@@ -41,6 +45,10 @@ DEEP_MODELS = {
     "autorec": ("AutoRecRecommender", AutoRecConfig),
     "mult-dae": ("MultDAERecommender", MultDAEConfig),
     "mult-vae": ("MultVAERecommender", MultVAEConfig),
+    "fm": ("FMRecommender", FMConfig),
+    "deepfm": ("DeepFMRecommender", DeepFMConfig),
+    "fm-rank": ("FMRankRecommender", FMRankConfig),
+    "deepfm-rank": ("DeepFMRankRecommender", DeepFMRankConfig),
 }
 
 SURPRISE_MODELS = {
@@ -67,6 +75,9 @@ SIMPLE_MODELS = {
 # Models that read item content: they take ``content=item_content(...)``; content-tfidf
 # is NumPy (reclearn/content.py, any backend).
 CONTENT_MODELS = ("content-tfidf", "content-cnn", "content-bag", "hybrid")
+# Factorization machines take ``content=`` too, but optionally: without it they read ids
+# and training activity only (reclearn/features.py).
+FEATURE_MODELS = ("fm", "deepfm", "fm-rank", "deepfm-rank")
 
 
 def available_models() -> list[str]:
@@ -119,7 +130,7 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
         if backend != "torch":
             raise ValueError("the device option applies to backend='torch' only")
         extra["device"] = options.pop("device")
-    if name in CONTENT_MODELS:
+    if name in CONTENT_MODELS or name in FEATURE_MODELS:
         extra["content"] = options.pop("content", None)
     unknown = set(options) - set(config_class.field_names())
     if unknown:

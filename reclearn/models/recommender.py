@@ -23,6 +23,10 @@ from reclearn.configs import (
     BPRConfig,
     ContentBagConfig,
     ContentCNNConfig,
+    DeepFMConfig,
+    DeepFMRankConfig,
+    FMConfig,
+    FMRankConfig,
     GMFConfig,
     GRU4RecConfig,
     HybridConfig,
@@ -39,6 +43,7 @@ from reclearn.configs import (
     TwoTowerConfig,
 )
 from reclearn.content import ContentItems, ItemContent, token_matrix
+from reclearn.features import FeatureTables, feature_tables
 from reclearn.sampling import epoch_sampler, training_positives, warm_sampler
 from reclearn.seeds import Stream, rng
 from reclearn.sequences import Chronological, Sequences, histories, window_sampler
@@ -744,6 +749,84 @@ class HybridRecommender(TwoTowerRecommender, name="hybrid", config=HybridConfig)
     """Hybrid two-tower model: text encoder plus ID embeddings of rated items.
 
     Introduced in chapter "Content-based recommendation".
+    """
+
+
+class FeatureRecommender(ContentItems):
+    """Mixin of the factorization machines: features from ids, training activity and,
+    given ``content``, release-time genres and years (:mod:`reclearn.features`).
+
+    Without content it is an ordinary rating or ranking model. With content every item
+    of ``content`` gets a score, as for the content models: an item without training
+    ratings is scored from its genres and year, its id feature absent.
+
+    Args:
+        config: The model's shared configuration.
+        device: ``"auto"`` (CUDA when available with PyTorch), ``"cpu"`` or ``"cuda"``.
+        content: Release-time item content (:func:`reclearn.content.item_content`) or
+            None.
+
+    Introduced in chapter "Feature-rich models: factorization machines and DeepFM".
+    """
+
+    def __init__(self, config=None, device: str = "auto", content=None) -> None:
+        super().__init__(config, device)
+        self.content = content
+
+    def fit(self, train, validation=None, rating_scale=None):
+        if self.content is None:
+            return super(ContentItems, self).fit(train, validation, rating_scale)
+        return super().fit(train, validation, rating_scale)
+
+    def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
+        content = None if self.content is None else self._aligned_content()
+        self.tables = feature_tables(data.users, data.num_users, self.item_known, content)
+        super()._fit(data, validation)
+
+    def _make_network(self, num_users: int, num_items: int, generator):
+        mean = self.global_mean if isinstance(self, RatingRecommender) else 0.0
+        return self.network_class(self.tables, self.config, mean, generator)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        tables = {f"tables.{name}": a for name, a in self.tables.arrays().items()}
+        return {**super()._state(), **tables}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        prefix = "tables."
+        tables = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+        super()._restore({k: v for k, v in state.items() if not k.startswith(prefix)})
+        self.tables = FeatureTables.from_arrays(tables)
+
+
+class FMRecommender(FeatureRecommender, RatingRecommender, name="fm", config=FMConfig):
+    """Factorization machine trained on ratings.
+
+    Introduced in chapter "Feature-rich models: factorization machines and DeepFM".
+    """
+
+
+class DeepFMRecommender(FeatureRecommender, RatingRecommender, name="deepfm", config=DeepFMConfig):
+    """DeepFM trained on ratings.
+
+    Introduced in chapter "Feature-rich models: factorization machines and DeepFM".
+    """
+
+
+class FMRankRecommender(
+    FeatureRecommender, ImplicitRecommender, name="fm-rank", config=FMRankConfig
+):
+    """Factorization machine trained for ranking with log loss and sampled negatives.
+
+    Introduced in chapter "Feature-rich models: factorization machines and DeepFM".
+    """
+
+
+class DeepFMRankRecommender(
+    FeatureRecommender, ImplicitRecommender, name="deepfm-rank", config=DeepFMRankConfig
+):
+    """DeepFM trained for ranking with log loss and sampled negatives.
+
+    Introduced in chapter "Feature-rich models: factorization machines and DeepFM".
     """
 
 

@@ -19,6 +19,7 @@ from reclearn.configs import TrainConfig
 from reclearn.models import recommender as shared
 from reclearn.models.tf.autoencoder import AutoRec, MultDAE, MultVAE
 from reclearn.models.tf.content import TwoTower
+from reclearn.models.tf.fm import FM, DeepFM, DeepFMRank, FMRank
 from reclearn.models.tf.mf import MF
 from reclearn.models.tf.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
 from reclearn.models.tf.sequence import GRU4Rec, SASRec
@@ -259,3 +260,9 @@ SASRecRecommender = shared.backend_class(TFRecommender, shared.SASRecRecommender
 AutoRecRecommender = shared.backend_class(TFRecommender, shared.AutoRecRecommender, AutoRec)
 MultDAERecommender = shared.backend_class(TFRecommender, shared.MultDAERecommender, MultDAE)
 MultVAERecommender = shared.backend_class(TFRecommender, shared.MultVAERecommender, MultVAE)
+FMRecommender = shared.backend_class(TFRecommender, shared.FMRecommender, FM)
+DeepFMRecommender = shared.backend_class(TFRecommender, shared.DeepFMRecommender, DeepFM)
+FMRankRecommender = shared.backend_class(TFRecommender, shared.FMRankRecommender, FMRank)
+DeepFMRankRecommender = shared.backend_class(
+    TFRecommender, shared.DeepFMRankRecommender, DeepFMRank
+)

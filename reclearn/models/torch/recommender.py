@@ -18,6 +18,7 @@ from reclearn.configs import TrainConfig
 from reclearn.models import recommender as shared
 from reclearn.models.torch.autoencoder import AutoRec, MultDAE, MultVAE
 from reclearn.models.torch.content import TwoTower
+from reclearn.models.torch.fm import FM, DeepFM, DeepFMRank, FMRank
 from reclearn.models.torch.mf import MF
 from reclearn.models.torch.ncf import BPRMF, GMF, MLP, NeuMF, NeuralCF
 from reclearn.models.torch.sequence import GRU4Rec, SASRec
@@ -289,3 +290,9 @@ SASRecRecommender = shared.backend_class(TorchRecommender, shared.SASRecRecommen
 AutoRecRecommender = shared.backend_class(TorchRecommender, shared.AutoRecRecommender, AutoRec)
 MultDAERecommender = shared.backend_class(TorchRecommender, shared.MultDAERecommender, MultDAE)
 MultVAERecommender = shared.backend_class(TorchRecommender, shared.MultVAERecommender, MultVAE)
+FMRecommender = shared.backend_class(TorchRecommender, shared.FMRecommender, FM)
+DeepFMRecommender = shared.backend_class(TorchRecommender, shared.DeepFMRecommender, DeepFM)
+FMRankRecommender = shared.backend_class(TorchRecommender, shared.FMRankRecommender, FMRank)
+DeepFMRankRecommender = shared.backend_class(
+    TorchRecommender, shared.DeepFMRankRecommender, DeepFMRank
+)
