@@ -181,6 +181,31 @@ SEARCH_SPACES = {
         "total_anneal_steps": Int(100, 10000, log=True),
         "learning_rate": LEARNING_RATE,
     },
+    "fm": {
+        "num_factors": Int(8, 128, log=True),
+        "l2": Float(1e-3, 1.0, log=True),
+        "learning_rate": Float(3e-3, 0.1, log=True),
+        "init_std": Float(0.01, 0.3, log=True),
+    },
+    "deepfm": {
+        "num_factors": Int(8, 128, log=True),
+        "hidden": TOWER,
+        "l2": Float(1e-3, 1.0, log=True),
+        "learning_rate": Float(1e-3, 0.05, log=True),
+    },
+    "fm-rank": {
+        "num_factors": Int(8, 128, log=True),
+        "l2": L2,
+        "learning_rate": LEARNING_RATE,
+        "num_negatives": NEGATIVES,
+    },
+    "deepfm-rank": {
+        "num_factors": Int(8, 128, log=True),
+        "hidden": TOWER,
+        "l2": L2,
+        "learning_rate": LEARNING_RATE,
+        "num_negatives": NEGATIVES,
+    },
 }
 """Model name -> {option: range}."""
 
@@ -191,6 +216,8 @@ RATING_MODELS = (
     "mf",
     "neuralcf",
     "autorec",
+    "fm",
+    "deepfm",
 )
 """Models tuned for RMSE on a random hold-out; the others for NDCG@10 (leave-last-out)."""
 
@@ -209,6 +236,10 @@ MAX_EPOCHS = {
     "autorec": 60,
     "mult-dae": 100,
     "mult-vae": 100,
+    "fm": 60,
+    "deepfm": 30,
+    "fm-rank": 40,
+    "deepfm-rank": 40,
 }
 """Epochs a deep model may train during tuning (early stopping usually ends it sooner)."""
 

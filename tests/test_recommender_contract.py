@@ -45,6 +45,10 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "autorec": {"num_hidden": 6},
     "mult-dae": {"hidden": (8, 4), "batch_size": 16, "learning_rate": 0.01},
     "mult-vae": {"hidden": (8, 4), "batch_size": 16, "learning_rate": 0.01},
+    "fm": {"num_factors": 4},
+    "deepfm": {"num_factors": 4, "hidden": (6, 3)},
+    "fm-rank": {"num_factors": 4},
+    "deepfm-rank": {"num_factors": 4, "hidden": (6, 3)},
 }
 TOWERS = {"num_factors": 4, "token_dim": 4, "num_filters": 5, "max_tokens": 6}
 TOWERS |= {"min_count": 1}

@@ -15,7 +15,7 @@ import pytest
 import reclearn
 from reclearn import metrics, split
 from reclearn.configs import MFConfig
-from reclearn.registry import CONTENT_MODELS, DEEP_MODELS
+from reclearn.registry import CONTENT_MODELS, DEEP_MODELS, FEATURE_MODELS
 
 MODELS = Path(reclearn.__file__).parent / "models"
 MODULES = sorted(path.name for path in (MODELS / "torch").glob("*.py"))
@@ -136,6 +136,10 @@ SIZES = {  # small networks; a model missing here trains with its defaults
     "autorec": {"num_hidden": 6},
     "mult-dae": {"hidden": (8, 4), "dropout": 0.0},
     "mult-vae": {"hidden": (8, 4), "dropout": 0.0},
+    "fm": {"num_factors": 4},
+    "deepfm": {"num_factors": 4, "hidden": (6, 3)},
+    "fm-rank": {"num_factors": 4},
+    "deepfm-rank": {"num_factors": 4, "hidden": (6, 3)},
 } | {name: TOWERS for name in CONTENT_MODELS if name in DEEP_MODELS}
 TRAINING = {"epochs": 1, "batch_size": 128, "learning_rate": 0.01, "verbose": False}
 # One epoch from the same seed: float32 round-off grows through the text encoders.
@@ -155,7 +159,7 @@ def twins(request, frames, small_content):
     """A model fitted for one epoch in each backend from the same seed."""
     name = request.param
     options = {**TRAINING, **SIZES.get(name, {})}
-    if name in CONTENT_MODELS:
+    if name in CONTENT_MODELS or name in FEATURE_MODELS:  # FMs: with genres and years
         options["content"] = small_content
     models = (reclearn.build(name, backend, **options) for backend in ("torch", "tf"))
     return tuple(model.fit(frames[0]) for model in models)
