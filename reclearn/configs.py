@@ -418,7 +418,7 @@ class FMConfig(TrainConfig):
     """Weight of the squared-norm penalty on the vectors and weights a batch touches."""
     init_std: float = 0.05
     """Standard deviation of the normal initial vectors (linear weights start at zero)."""
-    epochs: int = 10
+    epochs: int = 12
     batch_size: int = 16384
     learning_rate: float = 0.03
 
@@ -429,6 +429,8 @@ class DeepFMConfig(FMConfig):
 
     hidden: tuple[int, ...] = (64, 32)
     """Widths of the ReLU layers between the concatenated field vectors and the output."""
+    epochs: int = 6
+    learning_rate: float = 0.01
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -32,16 +32,16 @@ from reclearn.bench import (
 )
 from reclearn.progress import progress
 
-ITEM_MODELS = ("pop", "mf", "content-tfidf", "content-bag", "content-cnn", "hybrid")
+ITEM_MODELS = ("pop", "mf", "content-tfidf", "content-bag", "content-cnn", "hybrid", "fm-rank")
 POST_RELEASE_MODELS = ("content-tfidf", "content-cnn", "hybrid", "tag-count")
-USER_MODELS = ("pop", "mf", "content-tfidf", "hybrid")
+USER_MODELS = ("pop", "mf", "content-tfidf", "hybrid", "fm-rank")
 N_KNOWN = (0, 1, 3, 5, 10)
 QUICK_ITEM_MODELS = ("pop", "mf", "content-tfidf", "hybrid")
 QUICK_POST_RELEASE_MODELS = ("hybrid", "tag-count")
 QUICK_N_KNOWN = (0, 5)
 ITEM_FRACTION = 0.1
 USER_FRACTION = 0.2
-CONTENT = ("content-tfidf", "content-bag", "content-cnn", "hybrid", "tag-count")
+CONTENT = ("content-tfidf", "content-bag", "content-cnn", "hybrid", "tag-count", "fm-rank")
 
 
 def plan(backend: str = "both", quick: bool = False) -> list[tuple[str, str, str | int, str]]:

@@ -37,7 +37,7 @@ from reclearn.bench import (
     write_atomic,
 )
 from reclearn.progress import progress
-from reclearn.registry import SURPRISE_MODELS
+from reclearn.registry import FEATURE_MODELS, SURPRISE_MODELS
 
 MARKERS = ("<!-- bench:mf:start -->", "<!-- bench:mf:end -->")
 
@@ -48,6 +48,8 @@ MODELS = {
     **{name: (name, "surprise") for name in SURPRISE_MODELS},
     "autorec-torch": ("autorec", "torch"),
     "autorec-tf": ("autorec", "tf"),
+    # factorization machines, with release-time genres and years as features
+    **{f"{name}-{b}": (name, b) for name in ("fm", "deepfm") for b in ("torch", "tf")},
 }
 QUICK_MODELS = ("mf-torch", "mf-tf", "surprise-baseline", "surprise-svd")
 QUICK_FOLDS = 2
@@ -89,6 +91,13 @@ def warm_up(labels, ratings: pd.DataFrame, scale, epochs, verbose: bool) -> None
         if backend != "surprise":
             build_model(name, backend, epochs).fit(tiny, rating_scale=scale).predict(tiny)
             log(verbose, f"warmed up {label} (one untimed fit on {len(tiny)} ratings)")
+
+
+def feature_content(data):
+    """Release-time content of the data set's items (for the factorization machines)."""
+    from reclearn.content import item_content
+
+    return item_content(data.items)
 
 
 def evaluate(label: str, fold: int, train, test, scale, epochs, **options) -> dict:
@@ -248,6 +257,7 @@ def run(options: BenchOptions) -> BenchResult:
     if options.tuned:  # tuned on fold 0's train, which holds the other folds' test rows
         splits = splits[:1]
     warm_up(labels, ratings, scale, epochs, verbose)
+    content = feature_content(data)
 
     tasks = [(fold, label) for fold in range(len(splits)) for label in labels]
     rows = []
@@ -256,6 +266,8 @@ def run(options: BenchOptions) -> BenchResult:
         train, test = splits[fold]
         model_options = dict(tuned[label]["best_options"]) if label in tuned else {}
         trained = model_options.pop("epochs", epochs)  # tuned deep models carry theirs
+        if MODELS[label][0] in FEATURE_MODELS:
+            model_options["content"] = content
         row = evaluate(label, fold, train, test, scale, trained, **model_options)
         rows.append(row)
         bar.set_postfix(fold=fold, model=label, rmse=row["rmse"])

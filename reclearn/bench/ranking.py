@@ -29,13 +29,27 @@ from reclearn.bench import (
     versions,
     write_atomic,
 )
+from reclearn.bench.mf import feature_content
 from reclearn.progress import progress
+from reclearn.registry import FEATURE_MODELS
 
 K = 10
 N_BOOT = 1000
 PER_USER = (f"hr@{K}", f"ndcg@{K}")
 """Full-protocol metrics written per user to ``ranking-users.csv``, for paired tests."""
-NEURAL = ("bpr-mf", "gmf", "mlp", "neumf", "mf", "gru4rec", "sasrec", "mult-dae", "mult-vae")
+NEURAL = (
+    "bpr-mf",
+    "gmf",
+    "mlp",
+    "neumf",
+    "mf",
+    "gru4rec",
+    "sasrec",
+    "mult-dae",
+    "mult-vae",
+    "fm-rank",
+    "deepfm-rank",
+)
 
 # label -> (registry name, backend); the NumPy baselines (order-blind, then sequential),
 # then the neural models.
@@ -65,6 +79,8 @@ NAMES = {
     "sasrec": "SASRec",
     "mult-dae": "Mult-DAE",
     "mult-vae": "Mult-VAE",
+    "fm-rank": "FM",
+    "deepfm-rank": "DeepFM",
 }
 """How the chapters write each model of :data:`MODELS`."""
 
@@ -205,7 +221,8 @@ def run(options: BenchOptions) -> BenchResult:
     dataset, seed = options.dataset, options.seed
     epochs, verbose = options.epochs, options.verbose
     labels, out = check(options)
-    ratings = reclearn.load_dataset(dataset).ratings
+    data = reclearn.load_dataset(dataset)
+    ratings = data.ratings
     train, test = split.leave_last_out(ratings)
     path = out / f"negatives-{dataset}-seed{seed}.csv"
     digest = stored_negatives(ratings, train, test, path, seed)
@@ -230,6 +247,8 @@ def run(options: BenchOptions) -> BenchResult:
             )
             log(verbose, notes[-1])
         trained = model_options.pop("epochs", epochs)  # tuned deep models carry theirs
+        if name in FEATURE_MODELS:  # genres and years of release-time content
+            model_options["content"] = feature_content(data)
         model = build_model(name, model_backend, trained, **model_options)
         model_rows, counts, summaries = run_model(label, model, train, test, negatives)
         rows += model_rows
