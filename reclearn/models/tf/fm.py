@@ -103,10 +103,8 @@ class FM(keras.Model):
     def score_all(self, users):
         """Scores of every item, shape (batch, num_items): the interactions across the
         user and item sides are s_u . s_i, so all items cost one matrix product."""
-        user_index, user_value = (
-            tf.gather(self.user_index, users),
-            tf.gather(self.user_value, users),
-        )
+        user_index = tf.gather(self.user_index, users)
+        user_value = tf.gather(self.user_value, users)
         within_u, s_u, _ = self.side(user_index, user_value)
         within_i, s_i, _ = self.side(self.item_index, self.item_value)
         return (
@@ -151,10 +149,8 @@ class DeepFM(FM):
         """Scores of every item, shape (batch, num_items); the first layer of the tower
         is applied to each side's field vectors once, then summed per pair."""
         fm = super().score_all(users)
-        user_index, user_value = (
-            tf.gather(self.user_index, users),
-            tf.gather(self.user_value, users),
-        )
+        user_index = tf.gather(self.user_index, users)
+        user_value = tf.gather(self.user_value, users)
         *_, vx_u = self.side(user_index, user_value)
         *_, vx_i = self.side(self.item_index, self.item_value)
         m_u, f_u = vx_u.shape[1], self.num_user_fields

@@ -100,7 +100,8 @@ class FM(nn.Module):
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Scores of every item, shape (batch, num_items): the interactions across the
         user and item sides are s_u . s_i, so all items cost one matrix product."""
-        user_index, user_value = self.user_index[users], self.user_value[users]
+        user_index = self.user_index[users]
+        user_value = self.user_value[users]
         within_u, s_u, _ = self.side(user_index, user_value)
         within_i, s_i, _ = self.side(self.item_index, self.item_value)
         return self.global_mean + within_u.unsqueeze(1) + within_i + s_u @ s_i.T
@@ -140,7 +141,8 @@ class DeepFM(FM):
         """Scores of every item, shape (batch, num_items); the first layer of the tower
         is applied to each side's field vectors once, then summed per pair."""
         fm = super().score_all(users)
-        user_index, user_value = self.user_index[users], self.user_value[users]
+        user_index = self.user_index[users]
+        user_value = self.user_value[users]
         *_, vx_u = self.side(user_index, user_value)
         *_, vx_i = self.side(self.item_index, self.item_value)
         m_u, f_u = vx_u.shape[1], self.num_user_fields
