@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import re
@@ -33,10 +34,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "assignments"
 BUILD = ROOT / "_build" / "assignments"
 STUDENT = ROOT / "_build" / "student"
-GRADE_TIMEOUT_S = 600
+GRADE_TIMEOUT_S = 900
+"""Longest one submission may take to grade; a slower one scores zero, with the reason.
+Each cell and each test has its own, shorter limit, so only a grader fault reaches it."""
+CELL_TIMEOUT_S = 120
+"""Longest one cell of the student's notebook may run before it is interrupted (the
+notebook then runs on, as if the cell had raised an error)."""
+CRASH_RETRIES = 2
+"""Times a notebook is graded again without the cell that killed its kernel."""
 KERNEL_START_ATTEMPTS = 3
 KERNEL_START_FAILURES = ("Kernel died before replying", "Kernel didn't respond")
-"""Longest one submission may take to grade; a slower one scores zero, with the reason."""
+SUPPORT_FILES = ("grading_guard.py", "requirements.txt")
+"""Files of ``assignments/`` every assignment ships (its tests import the guard)."""
+SIMILARITY_THRESHOLD = 0.9
+"""Pairs of submissions whose graded cells are at least this similar are reported."""
 
 # The parts of the book a student-edition build needs (sources are copied, then stripped).
 BOOK_FILES = ("_config.yml", "_toc.yml", "index.md", "references.bib")
@@ -62,13 +73,23 @@ def master_path(name: str) -> Path:
     return path
 
 
-def _otter(*args: str, threads: int | None = None, **kwargs) -> subprocess.CompletedProcess:
-    """Run the otter command line of this Python environment."""
+def _otter(
+    *args: str, threads: int | None = None, guarded: Path | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run the otter command line of this Python environment.
+
+    With ``guarded`` (where to record a cell that kills the kernel), through
+    :func:`guarded_otter`: with a time limit per cell.
+    """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", RECLEARN_PLAIN_PROGRESS="1")
     if threads:  # several gradings at once: one BLAS/torch thread pool each, not one per core
         env.setdefault("OMP_NUM_THREADS", str(threads))
+    command = [sys.executable, "-m", "otter"]
+    if guarded:
+        env["RECLEARN_CRASHED_CELL"] = str(guarded)
+        command = [sys.executable, str(Path(__file__).resolve()), "guarded-otter"]
     return subprocess.run(
-        [sys.executable, "-m", "otter", *args],
+        [*command, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -92,10 +113,14 @@ def assign(name: str, build: Path = BUILD, force: bool = False) -> Path:
     work = build / name
     dist = work / "dist"
     zips = sorted((dist / "autograder").glob("*.zip"))
-    if zips and not force and zips[-1].stat().st_mtime > master.stat().st_mtime:
+    sources = [master, *(SOURCES / f for f in SUPPORT_FILES)]
+    newest = max(p.stat().st_mtime for p in sources)
+    if zips and not force and zips[-1].stat().st_mtime > newest:
         return dist
     shutil.rmtree(work, ignore_errors=True)
     (work / "master").mkdir(parents=True)
+    for support in SUPPORT_FILES:
+        shutil.copy2(SOURCES / support, work / "master" / support)
     notebook = work / "master" / f"{name}.ipynb"
     jupytext.write(jupytext.read(master), notebook)
     done = _otter("assign", str(notebook), str(dist))
@@ -122,11 +147,16 @@ class Grade:
     """The result of grading one submission."""
 
     submission: str
+    """Path of the notebook, relative to the submissions folder."""
     assignment: str
+    student: str = ""
+    """Who handed it in: the roster's name, else the student's folder, else the file."""
     scores: dict[str, float] = field(default_factory=dict)
     """Points per question."""
     possible: dict[str, float] = field(default_factory=dict)
     """Maximum points per question."""
+    feedback: dict[str, str] = field(default_factory=dict)
+    """Otter's message per question: each failed test with its message and hint."""
     seconds: float = 0.0
     error: str = ""
 
@@ -167,23 +197,26 @@ def grade_one(
 ) -> Grade:
     """Grade one notebook with ``otter run`` (no container) against every test.
 
-    A notebook that cannot be graded at all (unreadable, timed out) gets zero points for
-    every question and the reason in ``error``.
+    Each cell runs at most ``CELL_TIMEOUT_S``; each test limits the student's code itself
+    (``grading_guard``). A cell that kills the kernel is left out and the notebook graded
+    again, so it costs only what depends on that cell. A notebook that cannot be graded at
+    all gets zero points for every question and the reason in ``error``.
     """
     name = name or assignment_of(notebook)
     grade = Grade(submission=notebook.name, assignment=name)
     zip_path = autograder_zip(name, build)
     start = time.perf_counter()
-    for _attempt in range(KERNEL_START_ATTEMPTS):
-        tests, grade.error = _run_otter(notebook, zip_path, threads)
-        if not any(sign in grade.error for sign in KERNEL_START_FAILURES):
-            break  # a kernel that failed to start is the grader's fault: try again
+    with tempfile.TemporaryDirectory(prefix="reclearn-submission-") as tmp:
+        copy = Path(tmp) / notebook.name
+        shutil.copy2(notebook, copy)
+        tests, grade.error = _run_with_retries(copy, zip_path, threads)
     grade.seconds = time.perf_counter() - start
     for test in tests:
         if test.get("max_score") is None:  # the "Public Tests" summary entry
             continue
         grade.scores[test["name"]] = float(test.get("score") or 0.0)
         grade.possible[test["name"]] = float(test["max_score"])
+        grade.feedback[test["name"]] = str(test.get("output") or "").strip()
     if not grade.possible:
         grade.possible = question_points(name, build)
         grade.scores = dict.fromkeys(grade.possible, 0.0)
@@ -191,13 +224,40 @@ def grade_one(
     return grade
 
 
-def _run_otter(notebook: Path, zip_path: Path, threads: int | None) -> tuple[list[dict], str]:
+def _run_with_retries(notebook: Path, zip_path: Path, threads: int | None):
+    """``otter run``, again after a failed kernel start or without a crashing cell."""
+    notes, tests, error = [], [], ""
+    for _attempt in range(KERNEL_START_ATTEMPTS + CRASH_RETRIES):
+        crashed = notebook.with_suffix(".crashed")
+        crashed.unlink(missing_ok=True)
+        tests, error = _run_otter(notebook, zip_path, threads, crashed)
+        if crashed.is_file() and len(notes) < CRASH_RETRIES:
+            notes.append(_drop_cell(notebook, crashed.read_text(encoding="utf-8")))
+        elif not any(sign in error for sign in KERNEL_START_FAILURES):
+            break  # a kernel that failed to start is the grader's fault: try again
+    return tests, "; ".join([*notes, error] if error else notes)
+
+
+def _drop_cell(notebook: Path, source: str) -> str:
+    """Empty the code cell with this source in ``notebook``; returns a note saying so."""
+    content = json.loads(notebook.read_text(encoding="utf-8"))
+    for number, cell in enumerate(content["cells"], start=1):
+        if cell["cell_type"] == "code" and "".join(cell["source"]).strip() in source:
+            cell["source"] = "# left out by the grader: this cell crashed the kernel\n"
+            notebook.write_text(json.dumps(content), encoding="utf-8")
+            return f"cell {number} crashed the kernel and was left out"
+    return "a cell the grader added crashed the kernel"
+
+
+def _run_otter(
+    notebook: Path, zip_path: Path, threads: int | None, crashed: Path
+) -> tuple[list[dict], str]:
     """One ``otter run``: the per-test results, and an error message ("" if none)."""
     with tempfile.TemporaryDirectory(prefix="reclearn-grade-") as out:
         try:
             done = _otter(
                 "run", "--no-logo", "-a", str(zip_path), "-o", out, str(notebook),
-                timeout=GRADE_TIMEOUT_S, threads=threads,
+                timeout=GRADE_TIMEOUT_S, threads=threads, guarded=crashed,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return [], f"timed out after {GRADE_TIMEOUT_S} s"
@@ -205,6 +265,43 @@ def _run_otter(notebook: Path, zip_path: Path, threads: int | None) -> tuple[lis
         if not results.is_file():
             return [], f"otter run failed: {done.stderr.strip()[-500:]}"
         return json.loads(results.read_text(encoding="utf-8"))["tests"], ""
+
+
+def guarded_otter(args: list[str]) -> None:
+    """The ``otter`` command line with a time limit per student cell.
+
+    Otter executes the notebook with nbconvert's ``ExecutePreprocessor``; this swaps in a
+    subclass that interrupts a student's cell after ``CELL_TIMEOUT_S`` (then goes on, as
+    after an error) and, when a cell kills the kernel, writes its source to the file named
+    by ``$RECLEARN_CRASHED_CELL``. Cells Otter adds to run the tests have no cell limit:
+    every test limits the student's code it calls (``grading_guard.call``).
+    """
+    import nbconvert.preprocessors
+    from nbclient.exceptions import DeadKernelError
+    from otter.cli import cli
+    from traitlets import Bool, Dict
+
+    class Guarded(nbconvert.preprocessors.ExecutePreprocessor):
+        interrupt_on_timeout = Bool(True)
+        error_on_timeout = Dict(
+            {
+                "ename": "TimeoutError",
+                "evalue": f"stopped after {CELL_TIMEOUT_S} s",
+                "traceback": [],
+            }
+        )
+
+        def preprocess_cell(self, cell, resources, index):
+            grading = "Checker" in cell.source or re.search(r"\(\)\.check\(\"", cell.source)
+            self.timeout = None if grading else CELL_TIMEOUT_S
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                Path(os.environ["RECLEARN_CRASHED_CELL"]).write_text(cell.source, "utf-8")
+                raise
+
+    nbconvert.preprocessors.ExecutePreprocessor = Guarded
+    cli.main(args, prog_name="otter")
 
 
 def question_points(name: str, build: Path = BUILD) -> dict[str, float]:
@@ -235,32 +332,189 @@ def submissions_in(folder: Path) -> list[Path]:
     )
 
 
+# --- students, gradebook, feedback ------------------------------------------------------
+
+ROSTER = "roster.csv"
+"""Optional file in the submissions folder: columns ``folder`` (a student's folder or
+notebook stem), ``name``, and any of ``id``, ``sis_user_id``, ``sis_login_id``,
+``section`` (copied into the LMS export)."""
+LMS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+"""The identity columns of a Canvas gradebook import, in Canvas's order."""
+
+
+def read_roster(folder: Path) -> dict[str, dict[str, str]]:
+    """The roster of a submissions folder, by ``folder`` key (empty if there is none)."""
+    path = folder / ROSTER
+    if not path.is_file():
+        return {}
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    if rows and not {"folder", "name"} <= set(rows[0]):
+        raise ValueError(f"{path} needs the columns folder and name; it has {sorted(rows[0])}")
+    return {row["folder"].strip(): row for row in rows}
+
+
+def student_of(notebook: Path, folder: Path, roster: dict[str, dict[str, str]]) -> str:
+    """The student's folder under ``folder`` (``alice/mf-sgd.ipynb``: alice), else the
+    notebook's stem; the roster's name for it when the roster has one."""
+    relative = notebook.relative_to(folder)
+    key = relative.parts[0] if len(relative.parts) > 1 else notebook.stem
+    return roster[key]["name"] if key in roster else key
+
+
+def one_per_student(grades: list[Grade], folder: Path) -> list[Grade]:
+    """The latest notebook per student and assignment (by modification time); the others
+    are named in its ``error``."""
+    latest: dict[tuple[str, str], list[Grade]] = {}
+    for g in grades:
+        latest.setdefault((g.student, g.assignment), []).append(g)
+    kept = []
+    for group in latest.values():
+        group.sort(key=lambda g: (folder / g.submission).stat().st_mtime)
+        *older, last = group
+        if older:
+            ignored = ", ".join(g.submission for g in older)
+            note = f"graded the latest; ignored {ignored}"
+            last.error = "; ".join(filter(None, [last.error, note]))
+        kept.append(last)
+    return sorted(kept, key=lambda g: (g.student, g.assignment))
+
+
 def write_csv(grades: list[Grade], path: Path) -> None:
-    """One row per submission; one column per question (all assignments), then totals."""
-    questions: list[str] = []
-    for grade in grades:
-        questions += [q for q in grade.possible if q not in questions]
+    """One row per student; per assignment its questions and total, then notes."""
+    columns: dict[str, list[str]] = {}
+    for g in grades:
+        questions = columns.setdefault(g.assignment, [])
+        questions += [q for q in g.possible if q not in questions]
+    rows: dict[str, dict[str, str]] = {}
+    for g in grades:
+        row = rows.setdefault(g.student, {"student": g.student})
+        row.update({q: f"{round(g.scores.get(q, 0.0), 3):g}" for q in g.possible})
+        row[f"{g.assignment} total"] = f"{round(g.total, 3):g}"
+        row[f"{g.assignment} possible"] = f"{g.total_possible:g}"
+        notes = {"submissions": g.submission, "failed": " ".join(g.failed)}
+        notes.update(seconds=f"{g.seconds:.1f}", error=g.error)
+        for key, value in notes.items():
+            row[key] = " ".join(filter(None, [row.get(key, ""), value]))
+    header = ["student"]
+    for name, questions in columns.items():
+        header += [*questions, f"{name} total", f"{name} possible"]
+    header += ["submissions", "failed", "seconds", "error"]
+    _write_rows(path, header, rows.values())
+
+
+def write_lms(grades: list[Grade], roster: dict[str, dict[str, str]], path: Path) -> None:
+    """A Canvas-style gradebook import: identity columns, then one column per assignment."""
+    names = sorted({g.assignment for g in grades})
+    by_name = {row["name"]: row for row in roster.values()}
+    rows: dict[str, dict[str, str]] = {}
+    for g in grades:
+        person = by_name.get(g.student, {})
+        keys = ("id", "sis_user_id", "sis_login_id", "section")
+        identity = {"Student": g.student}
+        identity.update({c: person.get(k, "") for c, k in zip(LMS_COLUMNS[1:], keys, strict=True)})
+        row = rows.setdefault(g.student, identity)
+        row[g.assignment] = f"{round(g.total, 3):g}"
+    possible = {g.assignment: f"{g.total_possible:g}" for g in grades}
+    points_row = {"Student": "Points Possible", **possible}
+    _write_rows(path, [*LMS_COLUMNS, *names], [points_row, *rows.values()])
+
+
+def _write_rows(path: Path, header: list[str], rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", "assignment", *questions, "total", "possible", "failed",
-                         "seconds", "error"])  # fmt: skip
-        for g in grades:
-            cells = [f"{round(g.scores[q], 3):g}" if q in g.possible else "" for q in questions]
-            writer.writerow([g.submission, g.assignment, *cells, f"{round(g.total, 3):g}",
-                             f"{g.total_possible:g}", " ".join(g.failed), f"{g.seconds:.1f}",
-                             g.error])  # fmt: skip
+        writer = csv.DictWriter(handle, fieldnames=header, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_feedback(grades: list[Grade], folder: Path) -> list[Path]:
+    """``folder/<student>.md`` per student: every question's points and Otter's message
+    (each failed test with its assertion message and hint)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_student: dict[str, list[Grade]] = {}
+    for g in grades:
+        by_student.setdefault(g.student, []).append(g)
+    paths = []
+    for student, own in by_student.items():
+        lines = [f"# Feedback for {student}", ""]
+        for g in own:
+            lines += [f"## {g.assignment}: {g.total:g} / {g.total_possible:g}", ""]
+            lines += [f"Graded file: `{g.submission}`.", ""]
+            if g.error:
+                lines += [f"Note from the grader: {g.error}", ""]
+            for q, possible in g.possible.items():
+                message = g.feedback.get(q) or "no message (the question was not graded)"
+                lines += [f"### {q}: {g.scores.get(q, 0.0):g} / {possible:g}", ""]
+                lines += ["```text", message, "```", ""]
+        path = folder / (re.sub(r"[^\w.-]+", "_", student) + ".md")
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# --- similarity -------------------------------------------------------------------------
+
+
+def graded_code(notebook: Path, template: Path) -> str:
+    """The student's own code: code cells not in the handed-out notebook, without comments,
+    blank lines and ``grader.check`` calls."""
+    given = {_normalise(c) for c in _code_cells(template)}
+    own = [_normalise(c) for c in _code_cells(notebook)]
+    return "\n".join(c for c in own if c and c not in given)
+
+
+def _code_cells(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+def _normalise(source: str) -> str:
+    lines = (line.split("#", 1)[0].rstrip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line.strip() and "grader.check" not in line)
+
+
+def similarity_report(
+    grades: list[Grade], folder: Path, path: Path, build: Path = BUILD
+) -> list[tuple]:
+    """Write the pairs of one assignment's submissions whose own code is near-identical
+    (``difflib`` ratio at least ``SIMILARITY_THRESHOLD``), most similar first."""
+    import difflib
+
+    pairs = []
+    for name in sorted({g.assignment for g in grades}):
+        template = assign(name, build) / "student" / f"{name}.ipynb"
+        own = [g for g in grades if g.assignment == name]
+        code = {g.student: graded_code(folder / g.submission, template) for g in own}
+        for a, b in itertools.combinations(sorted(code), 2):
+            matcher = difflib.SequenceMatcher(None, code[a], code[b], autojunk=False)
+            if matcher.quick_ratio() >= SIMILARITY_THRESHOLD:
+                ratio = matcher.ratio()
+                if ratio >= SIMILARITY_THRESHOLD:
+                    pairs.append((name, a, b, round(ratio, 3)))
+    pairs.sort(key=lambda pair: -pair[3])
+    header = ["assignment", "student_a", "student_b", "similarity"]
+    _write_rows(path, header, [dict(zip(header, pair, strict=True)) for pair in pairs])
+    return pairs
+
+
+# --- grading a folder -------------------------------------------------------------------
 
 
 def grade(folder: Path, out: Path | None = None, build: Path = BUILD, jobs: int = 1) -> list[Grade]:
-    """Grade every notebook in ``folder`` and write ``grades.csv`` (default: in ``folder``).
+    """Grade every notebook in ``folder``; write the gradebook and the reports.
 
+    Writes ``grades.csv`` (default: in ``folder``; one row per student), beside it
+    ``grades-lms.csv`` (a Canvas-style import), ``similarity.csv`` and ``feedback/<student>.md``.
     ``jobs`` notebooks are graded at once (each in its own ``otter run`` process).
+
+    Returns:
+        One grade per student and assignment.
     """
     folder = Path(folder)
     notebooks = submissions_in(folder)
     if not notebooks:
         raise ValueError(f"no .ipynb files in {folder}")
+    roster = read_roster(folder)
     out = Path(out) if out else folder / "grades.csv"
     for name in {_assignment_or_none(n) for n in notebooks} - {None}:
         assign(name, build)  # build each autograder zip once, before any parallel work
@@ -271,16 +525,22 @@ def grade(folder: Path, out: Path | None = None, build: Path = BUILD, jobs: int 
             result = grade_one(notebook, build=build, threads=threads)
         except ValueError as error:
             result = Grade(submission=notebook.name, assignment="?", error=str(error))
+        result.submission = str(notebook.relative_to(folder))
+        result.student = student_of(notebook, folder, roster)
         lost = f"; lost points on {', '.join(result.failed)}" if result.failed else ""
-        print(f"{notebook.relative_to(folder)}: {result.assignment} {result.total:g}/"
+        print(f"{result.submission}: {result.assignment} {result.total:g}/"
               f"{result.total_possible:g} in {result.seconds:.0f} s{lost}"
               f"{'; ' + result.error if result.error else ''}", flush=True)  # fmt: skip
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        grades = list(pool.map(one, notebooks))
+        grades = one_per_student(list(pool.map(one, notebooks)), folder)
     write_csv(grades, out)
-    print(f"wrote {out}")
+    write_lms(grades, roster, out.with_name(f"{out.stem}-lms.csv"))
+    write_feedback(grades, out.parent / "feedback")
+    graded = [g for g in grades if g.assignment != "?"]
+    similarity_report(graded, folder, out.with_name("similarity.csv"), build)
+    print(f"wrote {out}, its LMS export, similarity.csv and feedback/")
     return grades
 
 
@@ -303,26 +563,31 @@ class Planted:
     description: str
     replace: list[tuple[str, str]]
     fails: list[str]
-    """The questions this mistake must lose points on (and no others)."""
+    """The questions this mistake must lose points on (and no others); none for a
+    correct variant."""
 
 
-def planted(name: str) -> list[Planted]:
-    """The planted mistakes of an assignment, from ``assignments/<name>/planted.yml``."""
-    spec = yaml.safe_load((SOURCES / name / "planted.yml").read_text(encoding="utf-8"))
+def planted(name: str, kind: str = "planted") -> list[Planted]:
+    """The planted mistakes of an assignment, from ``assignments/<name>/planted.yml``, or
+    with ``kind="variants"`` its correct variants (``variants.yml``: full marks)."""
+    spec = yaml.safe_load((SOURCES / name / f"{kind}.yml").read_text(encoding="utf-8"))
     return [
         Planted(
             name,
             p["name"],
             p["description"],
             [(r["old"], r["new"]) for r in p["replace"]],
-            p["fails"],
+            p.get("fails", []),
         )  # fmt: skip
         for p in spec
     ]
 
 
-def write_planted(mistake: Planted, folder: Path, build: Path = BUILD) -> Path:
-    """Write the reference with one mistake planted as ``<folder>/<assignment>-<name>.ipynb``."""
+def write_planted(
+    mistake: Planted, folder: Path, build: Path = BUILD, path: Path | None = None
+) -> Path:
+    """Write the reference with one mistake planted as ``path`` (default
+    ``<folder>/<assignment>-<name>.ipynb``)."""
     notebook = json.loads(reference_notebook(mistake.assignment, build).read_text("utf-8"))
     for old, new in mistake.replace:
         hits = 0
@@ -332,8 +597,8 @@ def write_planted(mistake: Planted, folder: Path, build: Path = BUILD) -> Path:
             cell["source"] = source.replace(old, new)
         if hits == 0:
             raise ValueError(f"planted mistake {mistake.name!r}: {old!r} not in the reference")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{mistake.assignment}-{mistake.name}.ipynb"
+    path = path or folder / f"{mistake.assignment}-{mistake.name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
     return path
 
@@ -466,6 +731,10 @@ def main(argv: list[str] | None = None) -> int:
     p_student.add_argument("--out", type=Path, default=STUDENT)
     p_planted = sub.add_parser("planted", help="write the planted wrong submissions to a folder")
     p_planted.add_argument("folder", type=Path)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["guarded-otter"]:  # internal: how grade_one runs otter
+        guarded_otter(argv[1:])
+        return 0
     args = parser.parse_args(argv)
 
     if args.command == "assign":
@@ -480,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         args.folder.mkdir(parents=True, exist_ok=True)
         for name in assignment_names():
             shutil.copy2(reference_notebook(name), args.folder / f"{name}-reference.ipynb")
-            for mistake in planted(name):
+            for mistake in planted(name) + planted(name, "variants"):
                 print(write_planted(mistake, args.folder))
     return 0
 

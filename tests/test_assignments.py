@@ -1,12 +1,18 @@
-"""The assignments grade as they should: the reference gets full marks, every planted
-mistake loses points exactly on the questions it breaks, through the code path of
-``make grade`` (``classroom.grade``: ``otter run`` without Docker, then a CSV)."""
+"""The assignments grade as they should, through the code path of ``make grade``
+(``classroom.grade``: ``otter run`` without Docker, then the gradebook and reports).
+
+The reference and every correct variant get full marks; every planted mistake and every
+gaming attempt (patched comparisons, reclearn called through an alias or a wrapper, test
+leakage, a hang) loses points on exactly the questions it breaks. Each assignment's
+submissions are graded once per module, in one batch (the slow part)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import time
 import zipfile
 
 import pytest
@@ -22,25 +28,35 @@ def build(tmp_path_factory):
     return tmp_path_factory.mktemp("assignments")
 
 
-def test_there_are_at_least_three_assignments_each_with_three_planted_mistakes():
+def test_each_assignment_has_planted_mistakes_gaming_attempts_and_correct_variants():
     assert len(NAMES) >= 3, NAMES
     for name in NAMES:
         mistakes = classroom.planted(name)
+        variants = classroom.planted(name, "variants")
         assert len(mistakes) >= 3, f"{name} has {len(mistakes)} planted mistakes"
-        assert len({m.name for m in mistakes}) == len(mistakes)
+        assert any(m.name.startswith("gaming-") for m in mistakes), f"{name}: no gaming attempt"
+        assert variants and all(v.fails == [] for v in variants), f"{name}: no correct variant"
+        names = [m.name for m in mistakes + variants]
+        assert len(set(names)) == len(names), names
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_question_has_a_public_check_with_a_hint_and_a_hidden_test(name, build):
     dist = classroom.assign(name, build)
-    student = json.loads((dist / "student" / f"{name}.ipynb").read_text("utf-8"))
-    public = student["metadata"]["otter"]["tests"]
+    public = {
+        p.stem: p.read_text("utf-8") for p in (dist / "student" / "tests").glob("*.py")
+    }  # test files, so checks work in a renamed notebook ("-Copy1")
+    assert (dist / "student" / "grading_guard.py").is_file()
     with zipfile.ZipFile(classroom.autograder_zip(name, build)) as archive:
+        files = archive.namelist()
         graded = {
             n.removeprefix("tests/").removesuffix(".py"): archive.read(n).decode()
-            for n in archive.namelist()
+            for n in files
             if n.startswith("tests/") and n.endswith(".py")
         }
+        environment = archive.read("environment.yml").decode()
+    assert "files/grading_guard.py" in files, files
+    assert "torch" in environment and "pandas" in environment, environment
     assert set(public) == set(graded), (sorted(public), sorted(graded))
     for question, source in graded.items():
         assert "hidden=False" in public[question] and "failure_message=" in public[question], (
@@ -48,67 +64,128 @@ def test_every_question_has_a_public_check_with_a_hint_and_a_hidden_test(name, b
         )
         assert "hidden=True" not in public[question], f"{question}: hidden test in the student file"
         assert "hidden=True" in source, f"{question} has no hidden test"
+        assert "guard" in source, f"{question}: the tests do not go through grading_guard"
 
 
+@pytest.mark.parametrize("kind", ["planted", "variants"])
 @pytest.mark.parametrize("name", NAMES)
-def test_every_planted_mistake_applies_to_the_reference(name, build, tmp_path):
-    for mistake in classroom.planted(name):
+def test_every_planted_mistake_and_variant_applies_to_the_reference(name, kind, build, tmp_path):
+    for mistake in classroom.planted(name, kind):
         path = classroom.write_planted(mistake, tmp_path, build)
         assert path.read_text("utf-8") != classroom.reference_notebook(name, build).read_text()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
-def test_reference_scores_full_marks_and_planted_mistakes_lose_points_where_expected(
-    name, build, tmp_path
-):
-    submissions = tmp_path / "submissions"
-    submissions.mkdir()
-    reference = submissions / f"{name}-reference.ipynb"
-    reference.write_bytes(classroom.reference_notebook(name, build).read_bytes())
-    mistakes = {
-        classroom.write_planted(m, submissions, build).name: m for m in classroom.planted(name)
-    }
-
-    grades = classroom.grade(submissions, tmp_path / "grades.csv", build=build, jobs=2)
-
-    by_file = {g.submission: g for g in grades}
-    full = by_file[reference.name]
-    assert not full.error, full.error
-    assert full.total == full.total_possible > 0 and not full.failed, (full.scores, full.possible)
-    for file, mistake in mistakes.items():
-        result = by_file[file]
-        assert not result.error, result.error
-        assert result.total < full.total_possible, f"{mistake.name} scored full marks"
-        assert result.failed == mistake.fails, (
-            f"{mistake.name}: lost points on {result.failed}, expected {mistake.fails}"
-        )
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    assert [r["submission"] for r in rows] == sorted(by_file)
-    questions = list(full.possible)
-    for row in rows:
-        grade = by_file[row["submission"]]
-        assert [float(row[q]) for q in questions] == pytest.approx(
-            [grade.scores[q] for q in questions], abs=1e-3
-        )
-        assert row["failed"].split() == grade.failed
+def test_a_student_is_named_by_folder_or_roster_and_the_latest_notebook_counts(tmp_path):
+    (tmp_path / "alice").mkdir()
+    old, new = tmp_path / "alice" / "mf-sgd.ipynb", tmp_path / "alice" / "mf-sgd-Copy1.ipynb"
+    for path in (old, new, tmp_path / "bob.ipynb"):
+        path.write_text("{}")
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    roster = {"alice": {"folder": "alice", "name": "Alice Liddell"}}
+    assert classroom.student_of(new, tmp_path, roster) == "Alice Liddell"
+    assert classroom.student_of(tmp_path / "bob.ipynb", tmp_path, roster) == "bob"
+    grades = [
+        classroom.Grade(submission=f"alice/{p.name}", assignment="mf-sgd", student="Alice")
+        for p in (new, old)
+    ]
+    (kept,) = classroom.one_per_student(grades, tmp_path)
+    assert kept.submission == "alice/mf-sgd-Copy1.ipynb" and "alice/mf-sgd.ipynb" in kept.error
 
 
-@pytest.mark.slow
-def test_the_tensorflow_reference_of_the_neumf_assignment_scores_full_marks(build, tmp_path):
-    notebook = json.loads(classroom.reference_notebook("neumf", build).read_text("utf-8"))
+def test_a_roster_without_the_needed_columns_gets_a_clear_error(tmp_path):
+    (tmp_path / "roster.csv").write_text("login,email\nal,al@example.org\n")
+    with pytest.raises(ValueError, match="needs the columns folder and name"):
+        classroom.read_roster(tmp_path)
+
+
+# --- grading a batch: reference, variants, planted mistakes, gaming attempts -------------
+
+
+def _tensorflow_reference(name: str, build) -> str:
+    """The NeuMF reference with its PyTorch cell swapped for ``solution_tf.py``."""
+    notebook = json.loads(classroom.reference_notebook(name, build).read_text("utf-8"))
     torch_cells = [c for c in notebook["cells"] if "torch.nn.Module" in "".join(c["source"])]
     assert len(torch_cells) == 1, "the PyTorch reference should sit in one cell"
-    solution = classroom.SOURCES / "neumf" / "solution_tf.py"
-    torch_cells[0]["source"] = solution.read_text("utf-8")
-    submissions = tmp_path / "submissions"
-    submissions.mkdir()
-    (submissions / "neumf-tensorflow.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    torch_cells[0]["source"] = (classroom.SOURCES / name / "solution_tf.py").read_text("utf-8")
+    return json.dumps(notebook)
 
-    (grade,) = classroom.grade(submissions, tmp_path / "grades.csv", build=build)
 
-    assert not grade.error, grade.error
-    assert grade.total == grade.total_possible > 0 and not grade.failed, grade.scores
+@pytest.fixture(scope="module")
+def graded(build, tmp_path_factory):
+    """``graded(name)``: every submission of an assignment graded once, in one folder with
+    one sub-folder per "student" (file names as handed out; one renamed "-Copy1")."""
+    cache = {}
+
+    def grade(name: str):
+        if name in cache:
+            return cache[name]
+        folder = tmp_path_factory.mktemp(f"submissions-{name}")
+        reference = classroom.reference_notebook(name, build).read_bytes()
+        (folder / "reference").mkdir()
+        (folder / "reference" / f"{name}.ipynb").write_bytes(reference)
+        (folder / "renamed").mkdir()
+        (folder / "renamed" / f"{name}-Copy1.ipynb").write_bytes(reference)
+        expected = {"reference": [], "renamed": []}
+        for mistake in classroom.planted(name) + classroom.planted(name, "variants"):
+            path = folder / mistake.name / f"{name}.ipynb"
+            classroom.write_planted(mistake, folder, build, path=path)
+            expected[mistake.name] = mistake.fails
+        if (classroom.SOURCES / name / "solution_tf.py").is_file():
+            (folder / "tensorflow").mkdir()
+            (folder / "tensorflow" / f"{name}.ipynb").write_text(_tensorflow_reference(name, build))
+            expected["tensorflow"] = []
+        (folder / "roster.csv").write_text("folder,name,id\nrenamed,Renamed Student,42\n")
+        expected["Renamed Student"] = expected.pop("renamed")
+        start = time.perf_counter()
+        grades = classroom.grade(folder, build=build, jobs=2)
+        seconds = time.perf_counter() - start
+        print(f"{name}: {len(grades)} submissions graded in {seconds:.0f} s (jobs=2)")
+        cache[name] = folder, {g.student: g for g in grades}, expected
+        return cache[name]
+
+    return grade
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_variants_score_full_marks_and_mistakes_lose_points_on_exactly_their_questions(
+    name, graded
+):
+    _, by_student, expected = graded(name)
+    assert sorted(by_student) == sorted(expected)
+    full = by_student["reference"]
+    assert full.total == full.total_possible > 0 and not full.failed, (full.scores, full.error)
+    wrong = []
+    for student, fails in expected.items():
+        result = by_student[student]
+        if result.failed != fails:
+            wrong.append(f"{student}: lost points on {result.failed}, expected {fails}")
+        if fails and result.total >= full.total_possible:
+            wrong.append(f"{student} scored full marks")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_the_gradebook_lms_export_feedback_and_similarity_report_are_written(name, graded):
+    folder, by_student, _ = graded(name)
+    rows = list(csv.DictReader((folder / "grades.csv").open(encoding="utf-8")))
+    assert [r["student"] for r in rows] == sorted(by_student), "one row per student"
+    for row in rows:
+        grade = by_student[row["student"]]
+        assert float(row[f"{name} total"]) == pytest.approx(grade.total, abs=1e-3)
+        assert row["failed"].split() == grade.failed
+    lms = list(csv.DictReader((folder / "grades-lms.csv").open(encoding="utf-8")))
+    assert list(lms[0])[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert lms[0]["Student"] == "Points Possible" and len(lms) == len(rows) + 1
+    assert any(r["Student"] == "Renamed Student" and r["ID"] == "42" for r in lms), lms
+    for student, grade in by_student.items():
+        text = (folder / "feedback" / (re.sub(r"[^\w.-]+", "_", student) + ".md")).read_text()
+        assert f"{grade.total:g} / {grade.total_possible:g}" in text
+        for question in grade.failed:
+            assert grade.feedback[question] and grade.feedback[question] in text, question
+    pairs = list(csv.DictReader((folder / "similarity.csv").open(encoding="utf-8")))
+    assert {"reference", "Renamed Student"} in [{p["student_a"], p["student_b"]} for p in pairs]
 
 
 def test_a_notebook_of_no_known_assignment_gets_a_clear_error(tmp_path):
