@@ -5,8 +5,8 @@
 #   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
 #   make bench   reclearn bench mf, ranking, cold-start, scale (+ mf, ranking --tuned)
 #   make tune    reclearn tune every model, same budget: benchmarks/tuned/<dataset>/*.json
-#   make student write the student edition (no solutions) to _build/student
-#   make grade SUBMISSIONS=dir   grade every notebook in dir offline, write dir/grades.csv
+#   make student write the student edition (book, notebooks, package, data) to _build/student
+#   make grade SUBMISSIONS=dir   grade dir offline: grades.csv, LMS export, feedback/, similarity
 #   make screenshots  every page of _build/html at 1280 and 390 px into _build/screenshots
 
 SHELL := /bin/bash
@@ -120,10 +120,10 @@ JOBS ?= 1
 assignments: $(STAMP)  ## build autograder zips and student notebooks in _build/assignments
 	$(BIN)/python assignments/classroom.py assign
 
-student: $(STAMP)  ## book without solutions + student notebooks in _build/student
+student: $(STAMP)  ## student kit in _build/student: book without solutions, notebooks, package, how-to
 	$(BOOK_ENV) $(BIN)/python assignments/classroom.py student
 
-grade: $(STAMP)  ## grade SUBMISSIONS=dir (JOBS=2 for two at once); writes dir/grades.csv
+grade: $(STAMP)  ## grade SUBMISSIONS=dir (JOBS=2 for two at once); writes dir/grades.csv and reports
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [JOBS=2]" >&2; exit 2; }
 	$(BOOK_ENV) $(BIN)/python assignments/classroom.py grade "$(SUBMISSIONS)" --jobs $(JOBS)
 

@@ -1,9 +1,9 @@
 """Classroom tools: build the Otter assignments, grade submissions, write the student edition.
 
     python assignments/classroom.py assign                 # _build/assignments/<name>/...
-    python assignments/classroom.py grade DIR [--out CSV]  # one CSV row per notebook in DIR
-    python assignments/classroom.py student                # _build/student/{html,assignments}
-    python assignments/classroom.py planted DIR            # the planted wrong submissions
+    python assignments/classroom.py grade DIR [--out CSV]  # grades.csv: a row per student
+    python assignments/classroom.py student                # _build/student: book and kit
+    python assignments/classroom.py planted DIR            # planted mistakes and variants
 
 Everything runs offline and without Docker: ``otter assign`` turns each master notebook
 (``assignments/<name>/<name>.md``, a MyST notebook) into an autograder zip and a student
@@ -708,11 +708,65 @@ def copy_student_assignments(out: Path, build: Path = BUILD) -> Path:
     return target
 
 
-def student_edition(out: Path = STUDENT, execute: bool = True, strict: bool = True) -> Path:
-    """``make student``: the book without solutions and the student assignment notebooks."""
-    build_student_book(out, execute=execute, strict=strict)
-    copy_student_assignments(out)
+PACKAGE_FILES = ("pyproject.toml", "requirements.txt", "reclearn", "data")
+"""What ``pip install`` needs to install reclearn with its bundled data, offline."""
+HOW_TO = """\
+# Recommender-systems course: student kit
+
+- `html/index.html`: the book (exercises without their solutions).
+- `assignments/<name>/<name>.ipynb`: the assignments, with the public checks
+  (`tests/`) and `grading_guard.py`, which the checks use; keep them beside the notebook.
+- `package/`: the `reclearn` package the book and the assignments import, with the
+  MovieLens data inside (nothing is downloaded).
+
+Install once (Python 3.11 or newer), in a fresh virtual environment:
+
+    python -m venv .venv && . .venv/bin/activate
+    pip install -r package/requirements.txt && pip install "./package[torch]"
+    jupyter lab assignments/
+
+Work in the notebook as handed out: fill in every `...`, run each `grader.check(...)`
+cell for instant feedback with a hint, and keep the function names and arguments.
+Renaming the file (say `mf-sgd-Copy1.ipynb`) is fine: the checks read `tests/`.
+Your teacher grades with further, hidden checks: passing every public check is
+necessary, not sufficient. Hidden checks time each function (a function that never
+returns loses its question), reject code that calls reclearn's own implementation of
+what a question asks for, or that redefines numpy's comparison functions (the question
+scores 0), and check that experiments never train on the data they are scored on.
+
+Hand in the notebook file itself (`<name>.ipynb`), saved after a full run
+(Kernel > Restart and run all), in the way your teacher says: a folder per student or
+your name in the file name.
+"""
+
+
+def copy_student_package(out: Path) -> Path:
+    """Copy the installable reclearn package (sources, data, pins) to ``out/package``."""
+    target = out / "package"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in PACKAGE_FILES:
+        if (ROOT / name).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "downloads")
+            shutil.copytree(ROOT / name, target / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def student_kit(out: Path = STUDENT, build: Path = BUILD) -> Path:
+    """The student kit without the book: assignments, package with data, how-to."""
+    copy_student_assignments(out, build)
+    copy_student_package(out)
+    (out / "HOW-TO.md").write_text(HOW_TO, encoding="utf-8")
     return out
+
+
+def student_edition(out: Path = STUDENT, execute: bool = True, strict: bool = True) -> Path:
+    """``make student``: the book without solutions, and the kit (assignments, package
+    with the data, how-to) to hand out."""
+    build_student_book(out, execute=execute, strict=strict)
+    return student_kit(out)
 
 
 # --- command line ------------------------------------------------------------------------

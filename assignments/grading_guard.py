@@ -46,8 +46,10 @@ def check_untampered() -> None:
     numpy_dir = str(Path(np.__file__).parent)
     for name in COMPARISONS:
         function = getattr(np, name, None)
-        code = getattr(function, "__code__", None)
-        if code is None or not code.co_filename.startswith(numpy_dir):
+        inner = getattr(function, "__wrapped__", function)  # numpy's dispatcher wraps it
+        code = getattr(inner, "__code__", None)
+        own = str(getattr(function, "__module__", "")).startswith("numpy")
+        if not own or code is None or not code.co_filename.startswith(numpy_dir):
             raise AssertionError(
                 f"np.{name} was replaced by the notebook: the grader's comparisons cannot "
                 "be trusted, so this question scores 0. Never redefine numpy functions."

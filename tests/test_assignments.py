@@ -20,6 +20,8 @@ from classroom_helpers import load_classroom
 
 classroom = load_classroom()
 NAMES = classroom.assignment_names()
+REFERENCE = "Ada Reference"
+"""The roster's name for the folder holding the reference solution."""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,8 @@ def _tensorflow_reference(name: str, build) -> str:
 @pytest.fixture(scope="module")
 def graded(build, tmp_path_factory):
     """``graded(name)``: every submission of an assignment graded once, in one folder with
-    one sub-folder per "student" (file names as handed out; one renamed "-Copy1")."""
+    one sub-folder per "student" (file names as handed out; the reference renamed "-Copy1"
+    and named by the roster)."""
     cache = {}
 
     def grade(name: str):
@@ -122,10 +125,8 @@ def graded(build, tmp_path_factory):
         folder = tmp_path_factory.mktemp(f"submissions-{name}")
         reference = classroom.reference_notebook(name, build).read_bytes()
         (folder / "reference").mkdir()
-        (folder / "reference" / f"{name}.ipynb").write_bytes(reference)
-        (folder / "renamed").mkdir()
-        (folder / "renamed" / f"{name}-Copy1.ipynb").write_bytes(reference)
-        expected = {"reference": [], "renamed": []}
+        (folder / "reference" / f"{name}-Copy1.ipynb").write_bytes(reference)
+        expected = {"reference": []}
         for mistake in classroom.planted(name) + classroom.planted(name, "variants"):
             path = folder / mistake.name / f"{name}.ipynb"
             classroom.write_planted(mistake, folder, build, path=path)
@@ -134,8 +135,8 @@ def graded(build, tmp_path_factory):
             (folder / "tensorflow").mkdir()
             (folder / "tensorflow" / f"{name}.ipynb").write_text(_tensorflow_reference(name, build))
             expected["tensorflow"] = []
-        (folder / "roster.csv").write_text("folder,name,id\nrenamed,Renamed Student,42\n")
-        expected["Renamed Student"] = expected.pop("renamed")
+        (folder / "roster.csv").write_text(f"folder,name,id\nreference,{REFERENCE},42\n")
+        expected[REFERENCE] = expected.pop("reference")
         start = time.perf_counter()
         grades = classroom.grade(folder, build=build, jobs=2)
         seconds = time.perf_counter() - start
@@ -153,7 +154,7 @@ def test_variants_score_full_marks_and_mistakes_lose_points_on_exactly_their_que
 ):
     _, by_student, expected = graded(name)
     assert sorted(by_student) == sorted(expected)
-    full = by_student["reference"]
+    full = by_student[REFERENCE]
     assert full.total == full.total_possible > 0 and not full.failed, (full.scores, full.error)
     wrong = []
     for student, fails in expected.items():
@@ -178,14 +179,15 @@ def test_the_gradebook_lms_export_feedback_and_similarity_report_are_written(nam
     lms = list(csv.DictReader((folder / "grades-lms.csv").open(encoding="utf-8")))
     assert list(lms[0])[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
     assert lms[0]["Student"] == "Points Possible" and len(lms) == len(rows) + 1
-    assert any(r["Student"] == "Renamed Student" and r["ID"] == "42" for r in lms), lms
+    assert any(r["Student"] == REFERENCE and r["ID"] == "42" for r in lms), lms
     for student, grade in by_student.items():
         text = (folder / "feedback" / (re.sub(r"[^\w.-]+", "_", student) + ".md")).read_text()
         assert f"{grade.total:g} / {grade.total_possible:g}" in text
         for question in grade.failed:
             assert grade.feedback[question] and grade.feedback[question] in text, question
     pairs = list(csv.DictReader((folder / "similarity.csv").open(encoding="utf-8")))
-    assert {"reference", "Renamed Student"} in [{p["student_a"], p["student_b"]} for p in pairs]
+    assert pairs and all(float(p["similarity"]) >= classroom.SIMILARITY_THRESHOLD for p in pairs)
+    assert any(REFERENCE in (p["student_a"], p["student_b"]) for p in pairs), pairs
 
 
 def test_a_notebook_of_no_known_assignment_gets_a_clear_error(tmp_path):
@@ -193,3 +195,14 @@ def test_a_notebook_of_no_known_assignment_gets_a_clear_error(tmp_path):
     stray.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     with pytest.raises(ValueError, match=re.escape("cannot tell which assignment")):
         classroom.assignment_of(stray)
+
+
+def test_the_teachers_guide_states_the_time_limits_in_force():
+    guide = (classroom.ROOT / "chapters" / "teaching.md").read_text("utf-8")
+    assert f"may run {classroom.CELL_TIMEOUT_S} s;" in guide
+    assert f"longer than {classroom.GRADE_TIMEOUT_S} s altogether" in guide
+    limits = re.findall(
+        r"limit=(\d+)", "".join(p.read_text() for p in classroom.SOURCES.glob("*/*.md"))
+    )
+    for seconds in {int(s) for s in limits} | {20}:  # 20 s: grading_guard.call's default
+        assert f"{seconds} s" in guide, f"the guide does not mention the {seconds} s test limit"

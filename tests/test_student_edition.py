@@ -140,15 +140,20 @@ def test_every_chapter_source_loses_all_its_solutions_when_stripped():
         assert not [s for s in secrets if s in flat], path.name
 
 
-def test_student_notebooks_contain_no_solution_and_no_hidden_test(tmp_path):
+def test_the_student_kit_has_notebooks_package_data_and_how_to_but_no_solution(tmp_path):
     build = tmp_path / "assignments-build"
-    for name in classroom.assignment_names():
-        classroom.assign(name, build)
-    out = classroom.copy_student_assignments(tmp_path / "student", build)
+    kit = classroom.student_kit(tmp_path / "student", build)
+    out = kit / "assignments"
     assert sorted(p.name for p in out.iterdir()) == classroom.assignment_names()
-    secrets = _reference_lines()
+    for name in classroom.assignment_names():
+        assert (out / name / f"{name}.ipynb").is_file() and (out / name / "tests").is_dir()
+    assert (kit / "package" / "data" / "ml-latest-small" / "ratings.csv").is_file()
+    assert (kit / "package" / "pyproject.toml").is_file() and (kit / "HOW-TO.md").is_file()
+    assert not list(kit.rglob("planted.yml")) and not list(kit.rglob("solution_*.py"))
+    package = " ".join(p.read_text("utf-8") for p in (kit / "package").rglob("*.py"))
+    secrets = {s for s in _reference_lines() if s not in " ".join(package.split())}
     assert len(secrets) > 20
-    assert _leaks(out, secrets) == []
+    assert _leaks(kit, secrets) == []
 
 
 @pytest.mark.slow
