@@ -12,8 +12,10 @@ import csv
 import json
 import os
 import re
+import shutil
 import time
 import zipfile
+from functools import partial
 
 import pytest
 from classroom_helpers import load_classroom
@@ -77,6 +79,31 @@ def test_every_planted_mistake_and_variant_applies_to_the_reference(name, kind, 
         assert path.read_text("utf-8") != classroom.reference_notebook(name, build).read_text()
 
 
+def test_public_checks_run_in_a_renamed_notebook_and_name_the_likely_cause(
+    build, tmp_path, monkeypatch
+):
+    import numpy as np
+    import otter
+
+    student = tmp_path / "student"
+    shutil.copytree(classroom.assign("ranking-eval", build) / "student", student)
+    (student / "ranking-eval.ipynb").rename(student / "ranking-eval-Copy1.ipynb")
+    monkeypatch.chdir(student)
+    monkeypatch.syspath_prepend(str(student))
+    grader = otter.Notebook()
+
+    def ndcg(scores, relevant, k, optimistic=False):
+        relevant = np.asarray(relevant, dtype=bool)
+        order = np.lexsort((~relevant if optimistic else relevant, -np.asarray(scores)))
+        gains = relevant[order][:k]
+        dcg = np.sum(gains / np.log(np.arange(2, len(gains) + 2)))  # natural log: correct
+        return dcg / np.sum(1 / np.log(np.arange(2, min(relevant.sum(), k) + 2)))
+
+    assert grader.check("q1_ndcg", {"ndcg_at_k": ndcg}).passed_all_public
+    failed = repr(grader.check("q1_ndcg", {"ndcg_at_k": partial(ndcg, optimistic=True)}))
+    assert "ties are pessimistic" in failed, failed
+
+
 def test_a_student_is_named_by_folder_or_roster_and_the_latest_notebook_counts(tmp_path):
     (tmp_path / "alice").mkdir()
     old, new = tmp_path / "alice" / "mf-sgd.ipynb", tmp_path / "alice" / "mf-sgd-Copy1.ipynb"
@@ -112,11 +139,44 @@ def _tensorflow_reference(name: str, build) -> str:
     return json.dumps(notebook)
 
 
+def _packed(edits: list, build, scratch) -> list:
+    """Edits merged into as few notebooks as can still tell them apart: correct variants
+    all together (full marks for the lot is full marks for each), mistakes together only
+    when they break disjoint questions (each question lost is then one mistake's doing)."""
+    groups: list[list] = []
+    for edit in edits:
+        for group in groups:
+            broken = {q for other in group for q in other.fails}
+            if bool(edit.fails) != bool(group[0].fails) or set(edit.fails) & broken:
+                continue
+            try:
+                classroom.write_planted(_merged(group + [edit]), scratch, build)
+            except ValueError:  # one edit's text is gone after another's
+                continue
+            group.append(edit)
+            break
+        else:
+            groups.append([edit])
+    return [_merged(group) for group in groups]
+
+
+def _merged(group: list):
+    """One planted edit doing all of ``group``'s replacements."""
+    fails = {q for edit in group for q in edit.fails}
+    return classroom.Planted(
+        group[0].assignment,
+        "+".join(edit.name for edit in group),
+        "; ".join(edit.description for edit in group),
+        [pair for edit in group for pair in edit.replace],
+        sorted(fails, key=lambda q: int(re.match(r"q(\d+)", q).group(1))),
+    )
+
+
 @pytest.fixture(scope="module")
 def graded(build, tmp_path_factory):
-    """``graded(name)``: every submission of an assignment graded once, in one folder with
-    one sub-folder per "student" (file names as handed out; the reference renamed "-Copy1"
-    and named by the roster)."""
+    """``graded(name)``: every edit of an assignment graded once, packed into few notebooks,
+    in one folder with one sub-folder per "student" (file names as handed out; the
+    reference renamed "-Copy1" and named by the roster)."""
     cache = {}
 
     def grade(name: str):
@@ -127,7 +187,9 @@ def graded(build, tmp_path_factory):
         (folder / "reference").mkdir()
         (folder / "reference" / f"{name}-Copy1.ipynb").write_bytes(reference)
         expected = {"reference": []}
-        for mistake in classroom.planted(name) + classroom.planted(name, "variants"):
+        edits = classroom.planted(name) + classroom.planted(name, "variants")
+        scratch = tmp_path_factory.mktemp(f"scratch-{name}")
+        for mistake in _packed(edits, build, scratch):
             path = folder / mistake.name / f"{name}.ipynb"
             classroom.write_planted(mistake, folder, build, path=path)
             expected[mistake.name] = mistake.fails
