@@ -52,7 +52,7 @@ test: $(STAMP)  ## ruff check, ruff format --check (package and chapters), pytes
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/chapter_ruff.py check
-	$(BIN)/pytest -q -n $(TEST_JOBS)
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadgroup
 
 # JupyterLab with the repository's settings (.jupyter/: Jupytext's contents manager, so
 # chapters/*.md open as notebooks; 127.0.0.1 only; no browser opened, the URL with its

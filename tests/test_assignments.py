@@ -172,6 +172,11 @@ def _merged(group: list):
     )
 
 
+# The two tests that read an assignment's grades run in one pytest-xdist worker
+# (make test: --dist loadgroup), so each assignment is graded once.
+GRADED = [pytest.param(n, marks=pytest.mark.xdist_group(f"graded-{n}")) for n in NAMES]
+
+
 @pytest.fixture(scope="module")
 def graded(build, tmp_path_factory):
     """``graded(name)``: every edit of an assignment graded once, packed into few notebooks,
@@ -210,7 +215,7 @@ def graded(build, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GRADED)
 def test_variants_score_full_marks_and_mistakes_lose_points_on_exactly_their_questions(
     name, graded
 ):
@@ -229,7 +234,7 @@ def test_variants_score_full_marks_and_mistakes_lose_points_on_exactly_their_que
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", GRADED)
 def test_the_gradebook_lms_export_feedback_and_similarity_report_are_written(name, graded):
     folder, by_student, _ = graded(name)
     rows = list(csv.DictReader((folder / "grades.csv").open(encoding="utf-8")))
