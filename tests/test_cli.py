@@ -204,8 +204,8 @@ def test_backend_choice_filters_the_deep_models_only():
         "mf-torch", "surprise-baseline", "surprise-svd"
     ]  # fmt: skip
     assert ranking.choose_models(backend="tf", quick=True) == ["pop", "ease", "bpr-mf-tf"]
-    assert len(mf.choose_models()) == 11
-    assert len(ranking.choose_models()) == 24
+    assert len(mf.choose_models()) == 15
+    assert len(ranking.choose_models()) == 28
     with pytest.raises(ValueError, match="unknown model"):
         mf.choose_models(["svd"])
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
@@ -225,13 +225,13 @@ def test_bench_flags_make_one_options_object_whose_defaults_are_the_flags_defaul
 
 def test_cold_start_plan_has_one_fit_per_experiment_model_backend_and_n():
     tasks = cold_start.plan("both")
-    assert len(tasks) == 2 * (6 + 4 + 5 * 4)
+    assert len(tasks) == 2 * (7 + 4 + 5 * 5)  # fm-rank in the release and n groups
     assert tasks[:2] == [("torch", "pop", "", "release"), ("torch", "mf", "", "release")]
-    assert tasks[6:10] == [
+    assert tasks[7:11] == [
         ("torch", name, "", "post-release") for name in cold_start.POST_RELEASE_MODELS
     ]
     assert {signals for *_, n, signals in tasks if n != ""} == {"release"}
-    assert len(cold_start.plan("tf", quick=True)) == 4 + 2 + 2 * 4
+    assert len(cold_start.plan("tf", quick=True)) == 4 + 2 + 2 * 5
 
 
 def test_floors_pass_and_fail_on_hand_made_results():
