@@ -3,6 +3,7 @@
 #   make test    lint, format check and pytest (browser tests too once _build/html exists)
 #   make lab     JupyterLab on 127.0.0.1: chapters/*.md as notebooks, .venv kernel
 #   make chromium  install Debian's chromium and chromium-driver (apt-get) when missing
+#   make java    install Debian's Java 17 runtime (apt-get) for Spark when missing
 #   make bench   reclearn bench mf, ranking, cold-start, scale (+ mf, ranking --tuned)
 #   make tune    reclearn tune every model, same budget: benchmarks/tuned/<dataset>/*.json
 #   make student write the student edition (book, notebooks, package, data) to _build/student
@@ -23,7 +24,7 @@ STAMP  := $(VENV)/.installed
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
 .PHONY: help venv book test lint format bench tune assignments student grade clean \
-	distclean chromium kernel lab screenshots
+	distclean chromium java kernel lab screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +79,11 @@ chromium:  ## install chromium + chromium-driver with apt-get if /usr/bin/chromi
 
 screenshots: $(STAMP)  ## PNG of every page of _build/html at 1280 and 390 px: _build/screenshots
 	$(BIN)/python tests/screenshots.py
+
+java:  ## install openjdk-17-jre-headless with apt-get if no java is found (Spark, spark-als)
+	@if command -v java >/dev/null; then java -version 2>&1 | head -1; \
+	else SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; fi
 
 lint: $(STAMP)  ## ruff check only
 	$(BIN)/ruff check .

@@ -82,7 +82,7 @@ FEATURE_MODELS = ("fm", "deepfm", "fm-rank", "deepfm-rank")
 
 def available_models() -> list[str]:
     """Every name :func:`build` accepts."""
-    return [*DEEP_MODELS, *SURPRISE_MODELS, *SIMPLE_MODELS, "content-tfidf"]
+    return [*DEEP_MODELS, *SURPRISE_MODELS, *SIMPLE_MODELS, "content-tfidf", "spark-als"]
 
 
 def build(name: str, backend: str = "torch", **options) -> Recommender:
@@ -91,7 +91,8 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
     Args:
         name: A deep model (``"mf"``), a Surprise baseline (``"surprise-svd"``, ...) or a
             ranking baseline (``"pop"``, ``"itemknn"``, ``"ease"``, ``"als"``, the
-            sequential ``"markov"`` and ``"sequence-knn"``); see
+            sequential ``"markov"`` and ``"sequence-knn"``), or Spark MLlib's ALS
+            (``"spark-als"``, needs PySpark and Java); see
             :func:`available_models`.
         backend: ``"torch"`` or ``"tf"`` for deep models; ignored by the baselines.
         **options: Fields of the model's config (e.g. ``num_factors=64, epochs=30``);
@@ -120,6 +121,10 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
         return _build_simple(name, options)
     if name == "content-tfidf":
         return _build_content_tfidf(options)
+    if name == "spark-als":  # PySpark and a JVM: imported only when asked for
+        from reclearn.spark import SparkALSRecommender
+
+        return _with_options(SparkALSRecommender, name, options)
     if name not in DEEP_MODELS:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
     if backend not in BACKENDS:
@@ -145,11 +150,15 @@ def build(name: str, backend: str = "torch", **options) -> Recommender:
 def _build_simple(name: str, options: dict) -> Recommender:
     """A ranking baseline of ``reclearn.baselines`` (``"ease"``, ``"als"``, ...), options
     checked."""
-    import inspect
-
     from reclearn import baselines
 
-    model_class = getattr(baselines, SIMPLE_MODELS[name])
+    return _with_options(getattr(baselines, SIMPLE_MODELS[name]), name, options)
+
+
+def _with_options(model_class, name: str, options: dict) -> Recommender:
+    """``model_class(**options)`` once every option is one of its arguments."""
+    import inspect
+
     valid = [p for p in inspect.signature(model_class.__init__).parameters if p != "self"]
     unknown = sorted(set(options) - set(valid))
     if unknown:

@@ -29,6 +29,15 @@ def spec_id(spec) -> str:
 
 
 SPECS = _specs()
+SLOW_MODELS = ("spark-als",)  # starts a Spark session (~8 s), once per module
+
+
+def marked(specs: list) -> list:
+    """``specs`` as pytest parameters, those of ``SLOW_MODELS`` marked slow."""
+    slow = pytest.mark.slow
+    return [pytest.param(s, marks=slow) if s[0] in SLOW_MODELS else s for s in specs]
+
+
 DEEP = [spec for spec in SPECS if spec[1]]
 # NormalPredictor draws a fresh random rating for every prediction.
 DETERMINISTIC = [spec for spec in SPECS if spec[0] != "surprise-normal"]
@@ -69,7 +78,7 @@ def frames(small):
     return split.random_split(small.ratings, test_fraction=0.2, seed=0)
 
 
-@pytest.fixture(scope="module", params=SPECS, ids=spec_id)
+@pytest.fixture(scope="module", params=marked(SPECS), ids=spec_id)
 def fitted(request, frames, small_content):
     """``(spec, model, what fit returned)``, fitted once per module."""
     model = build(request.param, small_content)
@@ -108,7 +117,7 @@ def test_predict_returns_finite_floats_aligned_with_the_rows(fitted, frames):
         assert predictions.min() >= low and predictions.max() <= high
 
 
-@pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
 def test_predictions_follow_the_rows_of_the_frame(fitted, frames):
     _, model, _ = fitted
     test = frames[1]
@@ -117,7 +126,7 @@ def test_predictions_follow_the_rows_of_the_frame(fitted, frames):
     np.testing.assert_allclose(backward[::-1], forward, rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
 def test_predict_accepts_plain_string_ids(fitted, frames):
     _, model, _ = fitted
     test = frames[1]
@@ -194,7 +203,7 @@ def test_an_unknown_user_gets_finite_fallback_recommendations(fitted, frames):
     np.testing.assert_allclose(top.score, best, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
 def test_recommend_scores_are_the_unclipped_pair_scores(fitted):
     _, model, _ = fitted
     top = model.recommend(["u3", "u7"], k=3)
@@ -204,7 +213,7 @@ def test_recommend_scores_are_the_unclipped_pair_scores(fitted):
     np.testing.assert_allclose(top.score, scores, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
 def test_score_users_lays_out_the_pair_scores_as_a_matrix(fitted, frames):
     (name, _), model, _ = fitted
     users = model.index.users(["u1", "u2", "u40"])
@@ -228,7 +237,7 @@ def _saved(model, path) -> bool:
     return True
 
 
-@pytest.mark.parametrize("fitted", SPECS, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(SPECS), ids=spec_id, indirect=True)
 def test_a_saved_model_loads_back_exactly_or_refuses_clearly(fitted, frames, tmp_path):
     (name, _), model, _ = fitted
     path = tmp_path / "model.npz"
@@ -251,7 +260,7 @@ def test_a_saved_model_loads_back_exactly_or_refuses_clearly(fitted, frames, tmp
 # --- determinism ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fitted", DETERMINISTIC, ids=spec_id, indirect=True)
+@pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
 def test_two_fits_from_the_same_seed_predict_identically(fitted, frames, small_content):
     spec, model, _ = fitted
     again = build(spec, small_content).fit(frames[0])
