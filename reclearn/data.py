@@ -202,7 +202,7 @@ def load_dataset(
         return make_synthetic(**synthetic_options)
     if name in REGISTRY:
         archive = fetch_archive(name, path=path, download=download)
-        return _load_archive(name, archive)
+        return load_archive_cached(name, archive)
     known = ", ".join(["ml-latest-small", "synthetic", *REGISTRY])
     raise ValueError(f"unknown data set {name!r}; known data sets: {known}")
 
@@ -363,6 +363,48 @@ def _download(spec: ArchiveSpec, destination: Path) -> None:
         ) from None
     finally:
         part.unlink(missing_ok=True)  # after an error or Ctrl-C; renamed otherwise
+
+
+def load_archive_cached(name: str, archive: Path) -> Dataset:
+    """A verified archive's data set, from its columnar copy once one exists.
+
+    The first load parses the archive's text files and writes the ratings and items as
+    Parquet (pyarrow) next to the archive, named by the archive's checksum so a new
+    version of the archive gets a new copy; later loads read the copy: ml-25m's 25M
+    ratings in seconds instead of minutes. Ratings are float32 (MovieLens ratings are
+    half-stars, exact in float32) and ids categorical.
+
+    Args:
+        name: A registered archive, e.g. ``"ml-25m"``.
+        archive: Its zip file, checksum already verified (:func:`fetch_archive`).
+
+    Introduced in chapter "Scaling out".
+    """
+    digest = REGISTRY[name].checksum.split(":")[1][:12]
+    ratings_file = archive.parent / f"{name}-{digest}.ratings.parquet"
+    items_file = archive.parent / f"{name}-{digest}.items.parquet"
+    if ratings_file.is_file() and items_file.is_file():
+        ratings, items = pd.read_parquet(ratings_file), pd.read_parquet(items_file)
+        ratings = ratings.assign(user_id=_object_categories(ratings["user_id"]))
+        ratings = ratings.assign(item_id=_object_categories(ratings["item_id"]))
+        items = items.assign(item_id=_object_categories(items["item_id"]))
+        items = items.assign(genres=[list(g) for g in items["genres"]])
+        scale = (1.0, 5.0) if name in ("ml-100k", "ml-1m") else (0.5, 5.0)
+        return Dataset(name, ratings, items, pd.DataFrame(), scale, REGISTRY[name].licence)
+    dataset = _load_archive(name, archive)
+    dataset.ratings["rating"] = dataset.ratings["rating"].astype(np.float32)
+    for frame, target in ((dataset.ratings, ratings_file), (dataset.items, items_file)):
+        part = target.with_suffix(".part")
+        frame.to_parquet(part, index=False)
+        os.replace(part, target)
+    return dataset
+
+
+def _object_categories(column: pd.Series) -> pd.Series:
+    """A categorical read from Parquet with its categories as Python strings again."""
+    categories = pd.Index(list(column.cat.categories), dtype=object)
+    codes = column.cat.codes.to_numpy()
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)))
 
 
 def _load_archive(name: str, archive: Path) -> Dataset:
