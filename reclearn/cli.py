@@ -125,6 +125,12 @@ def make_parser() -> argparse.ArgumentParser:
         "scale",
         "MF fit time and peak memory at 1M and 5M synthetic ratings, 10k to 100k users",
     )
+    _bench_parser(
+        kinds,
+        "scale-out",
+        "fit time, ratings/s, peak memory, NDCG@10 of MF, BPR-MF, ALS, Spark ALS, EASE "
+        "at 1M, 10M and 25M ml-25m-shaped synthetic ratings",
+    )
     _bench_parser(kinds, "all", "mf, ranking and cold-start, one after the other", folds=True)
     _tune_parser(commands)
     _ddp_parser(commands)
@@ -384,9 +390,10 @@ def run_benchmark(name: str, options):
 
 def bench_module(name: str):
     """The module of benchmark ``name`` (``mf``, ``ranking``, ``cold-start``, ``scale``)."""
-    from reclearn.bench import cold_start, mf, ranking, scale
+    from reclearn.bench import cold_start, mf, ranking, scale, scale_out
 
     modules = {"mf": mf, "ranking": ranking, "cold-start": cold_start, "scale": scale}
+    modules["scale-out"] = scale_out
     return modules[name]
 
 
