@@ -24,3 +24,12 @@ def test_two_gloo_processes_reach_the_single_process_metrics():
     # same seed, same global batches, averaged gradients: equal up to float rounding
     assert two["rmse"] == pytest.approx(one["rmse"], abs=1e-4)
     assert two["ndcg@10"] == pytest.approx(one["ndcg@10"], abs=1e-3)
+
+
+@pytest.mark.slow
+def test_tensorflow_multi_worker_mirrored_strategy_trains_on_two_local_workers():
+    from reclearn.distributed_tf import launch as launch_tf
+
+    row = launch_tf(2, epochs=2, timeout=600)
+    assert row["workers"] == 2
+    assert row["loss"][-1] < row["loss"][0]
