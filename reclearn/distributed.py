@@ -6,6 +6,9 @@ processes, which compute their share's gradients and average them (an all-reduce
 gloo on the CPU, NCCL on GPUs) before the identical Adam step. The weights therefore
 stay equal in every process, and one update uses as many rows as a single process
 would: the same model, trained on the sum of the processes' compute.
+The embedding tables' gradients are sparse (the rows a batch looked up); gloo
+all-reduces them as they are. NCCL has no sparse all-reduce, so the GPU path is
+untested here (no GPU): it would need dense embedding gradients.
 
 ``python -m reclearn.distributed`` is the worker; ``reclearn ddp`` (or
 :func:`launch`) starts ``torchrun --nproc_per_node=N`` with it.
@@ -87,6 +90,8 @@ def train(args: argparse.Namespace) -> dict:
     from reclearn.split import leave_last_out
 
     backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.set_num_threads(1)
