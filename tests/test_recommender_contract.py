@@ -33,9 +33,10 @@ SLOW_MODELS = ("spark-als",)  # starts a Spark session (~8 s), once per module
 
 
 def marked(specs: list) -> list:
-    """``specs`` as pytest parameters, those of ``SLOW_MODELS`` marked slow."""
-    slow = pytest.mark.slow
-    return [pytest.param(s, marks=slow) if s[0] in SLOW_MODELS else s for s in specs]
+    """``specs`` as pytest parameters, those of ``SLOW_MODELS`` marked slow and kept in
+    one pytest-xdist worker (one Spark session)."""
+    marks = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+    return [pytest.param(s, marks=marks) if s[0] in SLOW_MODELS else s for s in specs]
 
 
 DEEP = [spec for spec in SPECS if spec[1]]

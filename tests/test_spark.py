@@ -8,6 +8,8 @@ import pytest
 from reclearn import build
 from reclearn.spark import JAVA_MISSING, check_java
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one Spark session
+
 
 def test_a_missing_java_runtime_says_how_to_install_one(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
