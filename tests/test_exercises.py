@@ -15,6 +15,8 @@ NOT_CHAPTERS = {"chapters/bibliography", "chapters/teaching", "chapters/faq", "c
 
 DIRECTIVE = re.compile(r"^(?P<fence>:{3,}|`{3,})\{(?P<name>exercise|solution)\}\s*(?P<arg>\S*)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+TITLE = re.compile(r"^:{3,}\{exercise\} \S.* · (easy|medium|hard) · \d+ min$")
+"""An exercise title: a name, a difficulty and a time (see chapters/teaching.md)."""
 
 
 def _chapters() -> list[str]:
@@ -88,3 +90,11 @@ def test_chapter_ends_with_three_exercises_each_with_a_hidden_solution(chapter):
     headings = [m[2].strip() for m in map(HEADING.match, _outside_code(text)) if m]
     after = headings[headings.index("Exercises") + 1 :]
     assert set(after) <= {"References"}, f"{chapter}: sections after the exercises: {after}"
+
+
+@pytest.mark.parametrize("chapter", _chapters())
+def test_every_exercise_title_gives_a_difficulty_and_a_time(chapter):
+    text = (ROOT / f"{chapter}.md").read_text("utf-8")
+    heads = [line for line in _outside_code(text) if DIRECTIVE.match(line)]
+    bad = [h for h in heads if "{exercise}" in h and not TITLE.match(h)]
+    assert not bad, f"{chapter}: titles need 'Name · easy|medium|hard · N min': {bad}"
