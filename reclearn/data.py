@@ -555,18 +555,8 @@ def make_synthetic(
         user_id=as_categorical_ids(frame["user_id"], user_ids),
         item_id=as_categorical_ids(frame["item_id"], item_ids),
     )
-    items_frame = pd.DataFrame(
-        {
-            "item_id": as_categorical_ids(pd.Series(item_ids), item_ids),
-            "title": [f"Item {i}" for i in range(num_items)],
-            "year": pd.array([pd.NA] * num_items, dtype="Int64"),
-            "genres": pd.Series([[] for _ in range(num_items)], dtype=object),
-        }
-    )
-    scale = (float(np.floor(ratings.min())), float(np.ceil(ratings.max())))
-    dataset = Dataset("synthetic", frame, items_frame, pd.DataFrame(), scale, "generated")
-    dataset.truth = SyntheticTruth(global_mean, b_u, b_i, p, q, noise_sigma)
-    return dataset
+    truth = SyntheticTruth(global_mean, b_u, b_i, p, q, noise_sigma)
+    return _synthetic_dataset(frame, item_ids, truth)
 
 
 ML_25M_SHAPE = {"num_users": 162_541, "num_items": 59_047, "num_ratings": 25_000_095}
@@ -657,6 +647,12 @@ def make_synthetic_like(
             "timestamp": rng.integers(0, 10**9, len(users)),
         }
     )
+    return _synthetic_dataset(frame, item_ids, SyntheticTruth(mu, b_u, b_i, p, q, noise_sigma))
+
+
+def _synthetic_dataset(frame: pd.DataFrame, item_ids, truth: SyntheticTruth) -> Dataset:
+    """A generated data set: ``frame``'s ratings, untitled items, the planted ``truth``."""
+    num_items = len(item_ids)
     items_frame = pd.DataFrame(
         {
             "item_id": pd.Categorical.from_codes(
@@ -667,9 +663,10 @@ def make_synthetic_like(
             "genres": pd.Series([[] for _ in range(num_items)], dtype=object),
         }
     )
+    ratings = frame["rating"]
     scale = (float(np.floor(ratings.min())), float(np.ceil(ratings.max())))
     dataset = Dataset("synthetic", frame, items_frame, pd.DataFrame(), scale, "generated")
-    dataset.truth = SyntheticTruth(mu, b_u, b_i, p, q, noise_sigma)
+    dataset.truth = truth
     return dataset
 
 
