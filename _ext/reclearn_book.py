@@ -352,6 +352,14 @@ def declare_parallel_reading(app: Sphinx) -> None:
             app.extensions[name].parallel_read_safe = True
 
 
+def create_execution_cache(app: Sphinx) -> None:
+    """Create jupyter-cache's database before the parallel readers start: each would
+    otherwise find it missing and create its tables, and all but one fail."""
+    config = app.env.mystnb_config
+    if config.execution_mode == "cache":
+        get_cache(config.execution_cache_path).db.dispose()  # `db` creates the tables
+
+
 # --- benchmark tables ------------------------------------------------------------------------
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
@@ -468,6 +476,7 @@ def run_description(path: Path) -> str:
 
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", declare_parallel_reading)
+    app.connect("builder-inited", create_execution_cache, priority=900)  # after myst-nb
     app.add_node(chapter_run_times)
     app.add_directive("chapter-run-times", ChapterRunTimes)
     app.add_post_transform(RunTimesTransform)

@@ -105,7 +105,7 @@ class MFConfig(TrainConfig):
     learning_rate: float = 0.05
 
 
-def _check_hidden(config, first: int = 1) -> None:
+def _check_widths(config, first: int = 1) -> None:
     """Accept a list for ``hidden`` (stored as a tuple); every width a positive int,
     the first at least ``first``."""
     hidden = config.hidden
@@ -141,7 +141,7 @@ class NeuralCFConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self)
+        _check_widths(self)
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class MLPConfig(ImplicitConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self, first=2)
+        _check_widths(self, first=2)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class NeuMFConfig(FactorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self, first=2)
+        _check_widths(self, first=2)
 
 
 @dataclass(frozen=True)
@@ -398,7 +398,7 @@ class MultDAEConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self)
+        _check_widths(self)
         if self.validation_fraction:
             raise ValueError(
                 "ranking models watch NDCG@10 on a validation frame passed to fit "
@@ -434,7 +434,7 @@ class DeepFMConfig(FMConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self)
+        _check_widths(self)
 
 
 @dataclass(frozen=True)
@@ -477,4 +477,4 @@ class DeepFMRankConfig(FMRankConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_hidden(self)
+        _check_widths(self)
