@@ -24,7 +24,7 @@ STAMP  := $(VENV)/.installed
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
 .PHONY: help venv book test lint format bench tune assignments student grade clean \
-	distclean chromium java kernel lab screenshots
+	distclean chromium java kernel lab screenshots test-slow
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,11 +49,16 @@ book: $(STAMP)  ## execute every chapter (clean cache) and build _build/html
 	$(BOOK_ENV) BOOK_JOBS=$(BOOK_JOBS) $(BIN)/python _ext/build_book.py build . -W -n
 	@echo "Open _build/html/index.html"
 
-test: $(STAMP)  ## ruff check, ruff format --check (package and chapters), pytest
+test: $(STAMP)  ## ruff (package and chapters), then every test but the slow tier
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/chapter_ruff.py check
-	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadgroup
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not slow"
+
+# The slow tier (marker `slow`): every chapter at small size in both backends, whole
+# grading runs, benchmarks end to end, Spark and DDP. CI runs it after `make test`.
+test-slow: $(STAMP)  ## the slow tier: chapters executed, grading, Spark, DDP
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadgroup -m slow --durations=15
 
 # JupyterLab with the repository's settings (.jupyter/: Jupytext's contents manager, so
 # chapters/*.md open as notebooks; 127.0.0.1 only; no browser opened, the URL with its

@@ -173,7 +173,7 @@ def _merged(group: list):
 
 
 # The two tests that read an assignment's grades run in one pytest-xdist worker
-# (make test: --dist loadgroup), so each assignment is graded once.
+# (make test-slow: --dist loadgroup), so each assignment is graded once.
 GRADED = [pytest.param(n, marks=pytest.mark.xdist_group(f"graded-{n}")) for n in NAMES]
 
 
