@@ -9,10 +9,27 @@ default 4) build the book in about half the serial time. Arguments are those of
 import functools
 import os
 import sys
+from pathlib import Path
 
 import jupyter_book.sphinx
+import sphinx.builders
 from jupyter_book.cli.main import main
+
+
+def source_size(docname: str) -> int:
+    """Bytes of a document's source, the build's rough guess of its execution time."""
+    return sum(path.stat().st_size for path in Path().glob(f"{docname}.*"))
+
+
+def one_document_per_process(docnames, nproc, maxbatch=10):
+    """Sphinx hands each process a batch of documents in name order, so slow chapters
+    can queue in one batch (a CI build read Challenges, Content-based, Data and Deep CF
+    one after another: 13 of its 13 minutes); one document per process instead, the
+    largest sources first."""
+    return [[name] for name in sorted(docnames, key=source_size, reverse=True)]
+
 
 jobs = int(os.environ.get("BOOK_JOBS", "4"))
 jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs)
+sphinx.builders.make_chunks = one_document_per_process
 sys.exit(main())
