@@ -404,8 +404,7 @@ def cmd_tune(args) -> int:
     import time
 
     from reclearn import bench
-    from reclearn.registry import CONTENT_MODELS
-    from reclearn.tune import benchmark_train, check_arguments, tune
+    from reclearn.tune import benchmark_train, check_arguments, reads_content, tune
 
     if args.trials is None and args.timeout is None:
         raise ValueError("give a budget: --trials N, --timeout S, or both")
@@ -415,7 +414,7 @@ def cmd_tune(args) -> int:
     dataset = data.load_dataset(args.dataset)
     train, described = benchmark_train(dataset.ratings, args.model, args.seed)
     content = None
-    if args.model in CONTENT_MODELS:
+    if reads_content(args.model):
         from reclearn.content import item_content
 
         content = item_content(dataset.items)  # release-time: what a new film has

@@ -159,7 +159,7 @@ def check_arguments(name, backend, objective, trials, timeout, content=False) ->
     Raises:
         ValueError: As :func:`tune`.
     """
-    from reclearn.registry import BACKENDS, CONTENT_MODELS, available_models
+    from reclearn.registry import BACKENDS, available_models
 
     if not isinstance(name, str) or name not in SEARCH_SPACES:
         known = name in available_models() if isinstance(name, str) else False
@@ -183,12 +183,20 @@ def check_arguments(name, backend, objective, trials, timeout, content=False) ->
         check_int("trials", trials, minimum=1)
     if timeout is not None:
         check_float("timeout", timeout, positive=True)
-    if name in CONTENT_MODELS and content is None:
+    if reads_content(name) and content is None:
         raise ValueError(
             f"{name!r} reads item content: pass content=reclearn.content.item_content("
             "dataset.items)"
         )
     return own
+
+
+def reads_content(name: str) -> bool:
+    """Whether model ``name`` is tuned with item content: the content models, and the
+    factorization machines with their release-time fields, as the benchmarks run them."""
+    from reclearn.registry import CONTENT_MODELS, FEATURE_MODELS
+
+    return name in CONTENT_MODELS or name in FEATURE_MODELS
 
 
 def _validation(train, validation, objective: str, seed: int):
@@ -224,14 +232,14 @@ class _Objective:
         import optuna
 
         from reclearn.models.training import TrainingDiverged
-        from reclearn.registry import CONTENT_MODELS, build
+        from reclearn.registry import build
 
         options = suggest(trial, self.name)
         deep = self.name in MAX_EPOCHS
         if deep:
             options |= {"epochs": MAX_EPOCHS[self.name], "patience": PATIENCE}
             options |= {"verbose": False}
-        if self.name in CONTENT_MODELS:
+        if reads_content(self.name):
             options["content"] = self.content
         model = build(self.name, self.backend, **options)
         if deep:

@@ -849,6 +849,7 @@ TUNE_CASES = [
     ({"timeout": -5}, ValueError, ["timeout must be positive", "-5"]),
     ({"name": "mf", "backend": "jax"}, ValueError, ["'jax'", "'torch' or 'tf'"]),
     ({"name": "hybrid"}, ValueError, ["'hybrid' reads item content", "item_content"]),
+    ({"name": "fm"}, ValueError, ["'fm' reads item content", "item_content"]),
     ({"seed": 1.5}, TypeError, ["seed", "1.5"]),
     ({"storage": 3}, TypeError, ["storage must be a string", "3"]),
     ({"storage": "db"}, ValueError, ["cannot open the Optuna storage 'db'", "sqlite:///"]),

@@ -117,3 +117,19 @@ def test_a_hopeless_trial_is_pruned_after_its_first_epoch(ratings, tmp_path, cap
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("tune mf-torch: trial 1 (2/2) pruned in")
     assert lines[0].startswith("tune mf-torch: trial 0 (1/2) rmse ")
+
+
+def test_a_factorization_machine_is_tuned_with_its_release_time_fields(
+    small, small_content, monkeypatch
+):
+    built = []
+    build = reclearn.registry.build
+
+    def spy(name, backend="torch", **options):
+        built.append(options.get("content"))
+        return build(name, backend, **options)
+
+    monkeypatch.setattr(reclearn.registry, "build", spy)
+    result = tune("fm", small.ratings, content=small_content, trials=2, verbose=False)
+    assert result.num_complete + result.num_pruned == 2
+    assert len(built) == 2 and all(content is small_content for content in built)
