@@ -8,6 +8,7 @@
 #   make tune    reclearn tune every model, same budget: benchmarks/tuned/<dataset>/*.json
 #   make student write the student edition (book, notebooks, package, data) to _build/student
 #   make grade SUBMISSIONS=dir   grade dir offline: grades.csv, LMS export, feedback/, similarity
+#   make grade-demo  time make grade on 40 planted submissions: assignments/grading-time.csv
 #   make screenshots  every page of _build/html at 1280 and 390 px into _build/screenshots
 
 SHELL := /bin/bash
@@ -23,8 +24,8 @@ STAMP  := $(VENV)/.installed
 # Quieter TensorFlow, one-line progress in the static HTML.
 BOOK_ENV := TF_CPP_MIN_LOG_LEVEL=2 RECLEARN_PLAIN_PROGRESS=1
 
-.PHONY: help venv book test lint format bench tune assignments student grade clean \
-	distclean chromium java kernel lab screenshots test-slow
+.PHONY: help venv book test test-slow lint format bench tune assignments student grade \
+	grade-demo clean distclean chromium java kernel lab screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -137,6 +138,14 @@ student: $(STAMP)  ## student kit in _build/student: book without solutions, not
 grade: $(STAMP)  ## grade SUBMISSIONS=dir (JOBS=2 for two at once); writes dir/grades.csv and reports
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [JOBS=2]" >&2; exit 2; }
 	$(BOOK_ENV) $(BIN)/python assignments/classroom.py grade "$(SUBMISSIONS)" --jobs $(JOBS)
+
+# 40 planted submissions (references, correct variants, mistakes, gaming, hangs), graded
+# DEMO_JOBS at once; the wall time goes to the record the teacher's guide shows.
+DEMO_JOBS ?= 2
+
+grade-demo: $(STAMP)  ## time grading 40 planted submissions: assignments/grading-time.csv
+	$(BOOK_ENV) $(BIN)/python assignments/classroom.py demo _build/grade-demo \
+	  --count 40 --jobs $(DEMO_JOBS)
 
 clean:  ## remove build outputs and caches (keeps .venv)
 	rm -rf _build .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@
     python assignments/classroom.py grade DIR [--out CSV]  # grades.csv: a row per student
     python assignments/classroom.py student                # _build/student: book and kit
     python assignments/classroom.py planted DIR            # planted mistakes and variants
+    python assignments/classroom.py demo DIR               # time grading 40 of them
 
 Everything runs offline and without Docker: ``otter assign`` turns each master notebook
 (``assignments/<name>/<name>.md``, a MyST notebook) into an autograder zip and a student
@@ -18,7 +19,9 @@ import csv
 import itertools
 import json
 import os
+import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,6 +51,10 @@ SUPPORT_FILES = ("grading_guard.py", "requirements.txt")
 """Files of ``assignments/`` every assignment ships (its tests import the guard)."""
 SIMILARITY_THRESHOLD = 0.9
 """Pairs of submissions whose graded cells are at least this similar are reported."""
+UNUSED_SLOW_IMPORT = "rfc3987_syntax"
+"""Kept out of Otter's process and each notebook's kernel: jsonschema (imported by
+nbformat, which Otter imports) loads it when installed, for a format no notebook uses,
+at about 2 s of CPU per process (a third of Otter's start)."""
 
 # The parts of the book a student-edition build needs (sources are copied, then stripped).
 BOOK_FILES = ("_config.yml", "_toc.yml", "index.md", "references.bib")
@@ -287,15 +294,18 @@ def guarded_otter(args: list[str]) -> None:
     subclass that interrupts a student's cell after ``CELL_TIMEOUT_S`` (then goes on, as
     after an error) and, when a cell kills the kernel, writes its source to the file named
     by ``$RECLEARN_CRASHED_CELL``. Cells Otter adds to run the tests have no cell limit:
-    every test limits the student's code it calls (``grading_guard.call``).
+    every test limits the student's code it calls (``grading_guard.call``). The
+    notebook's ``grader.check_all()`` cell is skipped (it would run every test again).
     """
+    sys.modules.setdefault(UNUSED_SLOW_IMPORT, None)  # importing it now fails at once
     import nbconvert.preprocessors
     from nbclient.exceptions import DeadKernelError
     from otter.cli import cli
-    from traitlets import Bool, Dict
+    from traitlets import Bool, Dict, List
 
     class Guarded(nbconvert.preprocessors.ExecutePreprocessor):
         interrupt_on_timeout = Bool(True)
+        extra_arguments = List([f"--IPKernelApp.exec_lines={_KEEP_OUT_OF_KERNEL}"])
         error_on_timeout = Dict(
             {
                 "ename": "TimeoutError",
@@ -305,6 +315,8 @@ def guarded_otter(args: list[str]) -> None:
         )
 
         def preprocess_cell(self, cell, resources, index):
+            if _checks_all(cell.source):  # each test runs once: at its check, else last
+                return cell, resources
             self.timeout = None if _runs_tests(cell.source) else CELL_TIMEOUT_S
             try:
                 return super().preprocess_cell(cell, resources, index)
@@ -316,6 +328,9 @@ def guarded_otter(args: list[str]) -> None:
     cli.main(args, prog_name="otter")
 
 
+_KEEP_OUT_OF_KERNEL = f"import sys; sys.modules.setdefault({UNUSED_SLOW_IMPORT!r}, None)"
+
+
 def _runs_tests(source: str) -> bool:
     """Whether a cell only runs tests (Otter's own cells, or the student's
     ``grader.check(...)`` lines), whose every test limits the code it calls."""
@@ -324,6 +339,14 @@ def _runs_tests(source: str) -> bool:
     lines = [line for line in source.splitlines() if line.strip()]
     check = re.compile(r"\s*\w+(\(\))?\.check(_all)?\(\s*(\"\w+\")?\s*\)\s*$")
     return bool(lines) and all(check.match(line) for line in lines)
+
+
+def _checks_all(source: str) -> bool:
+    """Whether a cell only runs ``grader.check_all()``, which the grader skips: Otter's
+    last cell runs every test that no ``grader.check`` ran, so each test runs once."""
+    lines = [line for line in source.splitlines() if line.strip()]
+    check_all = re.compile(r"\s*\w+(\(\))?\.check_all\(\s*\)\s*$")
+    return bool(lines) and all(check_all.match(line) for line in lines)
 
 
 def question_points(name: str, build: Path = BUILD) -> dict[str, float]:
@@ -625,6 +648,79 @@ def write_planted(
     return path
 
 
+def demo_class(folder: Path, count: int = 40, build: Path = BUILD) -> list[Path]:
+    """Write ``count`` submissions, one folder per student (``student-01/mf-sgd.ipynb``),
+    cycling through every assignment's reference, correct variants and planted
+    mistakes (gaming attempts and hangs included), to time grading a class.
+
+    Returns:
+        The notebooks written.
+    """
+    pool = [(name, None) for name in assignment_names()]
+    for name in assignment_names():
+        pool += [(name, p) for p in planted(name, "variants") + planted(name)]
+    written = []
+    for number, (name, edit) in zip(range(1, count + 1), itertools.cycle(pool)):
+        path = folder / f"student-{number:02d}" / f"{name}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if edit is None:
+            shutil.copy2(reference_notebook(name, build), path)
+        else:
+            write_planted(edit, folder, build, path=path)
+        written.append(path)
+    return written
+
+
+def _machine() -> str:
+    """The number of CPU cores this process may use and their model."""
+    info = Path("/proc/cpuinfo")
+    text = info.read_text() if info.is_file() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    cores = len(os.sched_getaffinity(0))
+    return f"{cores} cores, {model[1] if model else platform.machine()}"
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time (user and system) of this process's finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_demo_class(
+    folder: Path, record: Path, count: int = 40, jobs: int = 2, build: Path = BUILD
+) -> float:
+    """Grade :func:`demo_class`'s submissions, ``jobs`` at once; write the wall time,
+    the CPU time of the grading processes, the machine and its load before the run to
+    ``record`` (a one-row CSV that the teacher's guide shows).
+
+    Returns:
+        The wall time in seconds.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    demo_class(folder, count, build)
+    for name in assignment_names():
+        assign(name, build)  # not timed: built once per course, not per grading
+    load = os.getloadavg()[0]
+    cpu = _children_cpu_seconds()
+    start = time.perf_counter()
+    grades = grade(folder, build=build, jobs=jobs)
+    seconds = time.perf_counter() - start
+    cpu = _children_cpu_seconds() - cpu
+    row = {
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "machine": _machine(),
+        "load before": f"{load:.1f}",
+        "submissions": len(grades),
+        "jobs": jobs,
+        "minutes": f"{seconds / 60:.1f}",
+        "CPU minutes": f"{cpu / 60:.1f}",
+        "slowest notebook (s)": f"{max(g.seconds for g in grades):.0f}",
+    }
+    _write_rows(record, list(row), [row])
+    print(f"{len(grades)} graded in {seconds / 60:.1f} min (jobs={jobs}): {record}")
+    return seconds
+
+
 # --- the student edition -------------------------------------------------------------------
 
 _OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>:{3,}|`{3,})\{(?P<name>solution(?:-start)?)\}")
@@ -807,6 +903,11 @@ def main(argv: list[str] | None = None) -> int:
     p_student.add_argument("--out", type=Path, default=STUDENT)
     p_planted = sub.add_parser("planted", help="write the planted wrong submissions to a folder")
     p_planted.add_argument("folder", type=Path)
+    p_demo = sub.add_parser("demo", help="time grading a class of planted submissions")
+    p_demo.add_argument("folder", type=Path, help="where to write them (emptied first)")
+    p_demo.add_argument("--count", type=int, default=40, help="submissions (40)")
+    p_demo.add_argument("--jobs", type=int, default=2, help="notebooks graded at once (2)")
+    p_demo.add_argument("--record", type=Path, default=SOURCES / "grading-time.csv")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["guarded-otter"]:  # internal: how grade_one runs otter
         guarded_otter(argv[1:])
@@ -827,6 +928,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy2(reference_notebook(name), args.folder / f"{name}-reference.ipynb")
             for mistake in planted(name) + planted(name, "variants"):
                 print(write_planted(mistake, args.folder))
+    elif args.command == "demo":
+        time_demo_class(args.folder, args.record, args.count, args.jobs)
     return 0
 
 
