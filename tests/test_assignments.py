@@ -264,6 +264,20 @@ def test_a_notebook_of_no_known_assignment_gets_a_clear_error(tmp_path):
         classroom.assignment_of(stray)
 
 
+def test_the_demo_class_has_forty_students_across_every_assignment(build, tmp_path):
+    notebooks = classroom.demo_class(tmp_path, 40, build)
+    assert len({p.parent.name for p in notebooks}) == len(notebooks) == 40
+    assert {classroom.assignment_of(p) for p in notebooks} == set(NAMES)
+
+
+def test_the_teachers_guide_shows_the_measured_time_of_grading_forty_submissions():
+    record = classroom.SOURCES / "grading-time.csv"
+    (row,) = list(csv.DictReader(record.open(encoding="utf-8")))
+    assert int(row["submissions"]) == 40 and int(row["jobs"]) == 2, row
+    guide = (classroom.ROOT / "chapters" / "teaching.md").read_text("utf-8")
+    assert ":file: /assignments/grading-time.csv" in guide
+
+
 def test_the_teachers_guide_states_the_time_limits_in_force():
     guide = (classroom.ROOT / "chapters" / "teaching.md").read_text("utf-8")
     assert f"may run {classroom.CELL_TIMEOUT_S} s;" in guide
