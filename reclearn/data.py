@@ -126,14 +126,19 @@ class DataError(RuntimeError):
     """A data file is missing, altered or cannot be fetched."""
 
 
+def no_tags() -> pd.DataFrame:
+    """The tags of a data set that ships none: no rows, the usual columns."""
+    return pd.DataFrame(columns=["user_id", "item_id", "tag", "timestamp"])
+
+
 @dataclass
 class Dataset:
-    """A loaded data set: ratings, item metadata and (where shipped) tags."""
+    """A loaded data set: ratings, item metadata and tags (no rows if none shipped)."""
 
     name: str
     ratings: pd.DataFrame
     items: pd.DataFrame
-    tags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tags: pd.DataFrame = field(default_factory=no_tags)
     rating_scale: tuple[float, float] = (0.5, 5.0)
     licence: str = ""
 
@@ -390,7 +395,7 @@ def load_archive_cached(name: str, archive: Path) -> Dataset:
         items = items.assign(item_id=_object_categories(items["item_id"]))
         items = items.assign(genres=[list(g) for g in items["genres"]])
         scale = (1.0, 5.0) if name in ("ml-100k", "ml-1m") else (0.5, 5.0)
-        return Dataset(name, ratings, items, pd.DataFrame(), scale, REGISTRY[name].licence)
+        return Dataset(name, ratings, items, no_tags(), scale, REGISTRY[name].licence)
     dataset = _load_archive(name, archive)
     dataset.ratings["rating"] = dataset.ratings["rating"].astype(np.float32)
     for frame, target in ((dataset.ratings, ratings_file), (dataset.items, items_file)):
@@ -456,7 +461,7 @@ def _load_archive(name: str, archive: Path) -> Dataset:
         movies = pd.read_csv(io.BytesIO(movies_raw), dtype={"movieId": str})
         movies = movies.rename(columns={"movieId": "item_id"})
     scale = (1.0, 5.0) if name in ("ml-100k", "ml-1m") else (0.5, 5.0)
-    return _assemble(name, ratings, _tidy_movies(movies), pd.DataFrame(), scale, spec.licence)
+    return _assemble(name, ratings, _tidy_movies(movies), no_tags(), scale, spec.licence)
 
 
 # --- synthetic data ------------------------------------------------------------------
@@ -665,7 +670,7 @@ def _synthetic_dataset(frame: pd.DataFrame, item_ids, truth: SyntheticTruth) -> 
     )
     ratings = frame["rating"]
     scale = (float(np.floor(ratings.min())), float(np.ceil(ratings.max())))
-    dataset = Dataset("synthetic", frame, items_frame, pd.DataFrame(), scale, "generated")
+    dataset = Dataset("synthetic", frame, items_frame, no_tags(), scale, "generated")
     dataset.truth = truth
     return dataset
 

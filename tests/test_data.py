@@ -327,6 +327,12 @@ def test_make_synthetic_has_the_requested_shape_and_density():
     assert low <= ratings.rating.min() and ratings.rating.max() <= high
 
 
+def test_a_data_set_without_tags_has_an_empty_tags_frame_with_the_tag_columns():
+    tags = reclearn.make_synthetic(num_users=30, num_items=20, seed=7).tags
+    assert tags.empty and list(tags.columns) == ["user_id", "item_id", "tag", "timestamp"]
+    assert tags.user_id.nunique() == 0 and tags.tag.str.lower().value_counts().empty
+
+
 def test_make_synthetic_is_deterministic_for_a_seed():
     first = reclearn.make_synthetic(num_users=30, num_items=20, seed=7)
     again = reclearn.make_synthetic(num_users=30, num_items=20, seed=7)
