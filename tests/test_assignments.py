@@ -275,7 +275,7 @@ def test_the_teachers_guide_shows_the_measured_time_of_grading_forty_submissions
     (row,) = list(csv.DictReader(record.open(encoding="utf-8")))
     assert int(row["submissions"]) == 40 and int(row["jobs"]) == 2, row
     guide = (classroom.ROOT / "chapters" / "teaching.md").read_text("utf-8")
-    assert ":file: /assignments/grading-time.csv" in guide
+    assert ":file: ../assignments/grading-time.csv" in guide
 
 
 def test_the_teachers_guide_states_the_time_limits_in_force():
