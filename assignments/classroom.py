@@ -689,9 +689,9 @@ def _children_cpu_seconds() -> float:
 def time_demo_class(
     folder: Path, record: Path, count: int = 40, jobs: int = 2, build: Path = BUILD
 ) -> float:
-    """Grade :func:`demo_class`'s submissions, ``jobs`` at once; write the wall time,
-    the CPU time of the grading processes, the machine and its load before the run to
-    ``record`` (a one-row CSV that the teacher's guide shows).
+    """Grade :func:`demo_class`'s submissions, ``jobs`` at once; add a row to ``record``
+    (a CSV that the teacher's guide shows) with the wall time, the CPU time of the
+    grading processes, the machine and its load before the run.
 
     Returns:
         The wall time in seconds.
@@ -716,7 +716,8 @@ def time_demo_class(
         "CPU minutes": f"{cpu / 60:.1f}",
         "slowest notebook (s)": f"{max(g.seconds for g in grades):.0f}",
     }
-    _write_rows(record, list(row), [row])
+    earlier = list(csv.DictReader(record.open(encoding="utf-8"))) if record.is_file() else []
+    _write_rows(record, list(row), [*earlier, row])
     print(f"{len(grades)} graded in {seconds / 60:.1f} min (jobs={jobs}): {record}")
     return seconds
 

@@ -272,8 +272,8 @@ def test_the_demo_class_has_forty_students_across_every_assignment(build, tmp_pa
 
 def test_the_teachers_guide_shows_the_measured_time_of_grading_forty_submissions():
     record = classroom.SOURCES / "grading-time.csv"
-    (row,) = list(csv.DictReader(record.open(encoding="utf-8")))
-    assert int(row["submissions"]) == 40 and int(row["jobs"]) == 2, row
+    rows = list(csv.DictReader(record.open(encoding="utf-8")))
+    assert rows and all(int(r["submissions"]) == 40 and int(r["jobs"]) == 2 for r in rows)
     guide = (classroom.ROOT / "chapters" / "teaching.md").read_text("utf-8")
     assert ":file: ../assignments/grading-time.csv" in guide
 
