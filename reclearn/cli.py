@@ -130,6 +130,7 @@ def make_parser() -> argparse.ArgumentParser:
         "scale-out",
         "fit time, ratings/s, peak memory, NDCG@10 of MF, BPR-MF, ALS, Spark ALS, EASE "
         "at 1M, 10M and 25M ml-25m-shaped synthetic ratings",
+        models="scale-out",
     )
     _bench_parser(kinds, "all", "mf, ranking and cold-start, one after the other", folds=True)
     _tune_parser(commands)
@@ -216,7 +217,9 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
             metavar="K",
             help=f"number of random folds of the mf benchmark ({DEFAULT_FOLDS})",
         )
-    if models:
+    if models == "scale-out":
+        _scale_out_flags(sub)
+    elif models:
         from reclearn.bench import mf, ranking
 
         sub.add_argument(
@@ -240,6 +243,27 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
             help=f"models to run (default: all): {', '.join(labels)}",
         )
     sub.set_defaults(handler=cmd_bench, benchmark=name)
+
+
+def _scale_out_flags(sub) -> None:
+    """``--sizes`` and ``--models`` of ``bench scale-out`` (rows merge into its CSV)."""
+    from reclearn.bench import scale_out
+
+    sizes = ", ".join(f"{n:,}" for n in scale_out.RATINGS)
+    sub.add_argument(
+        "--sizes",
+        nargs="+",
+        type=_integer(10_000),
+        metavar="N",
+        help=f"numbers of ratings to measure (default: {sizes})",
+    )
+    sub.add_argument(
+        "--models",
+        nargs="+",
+        choices=list(scale_out.MODELS),
+        metavar="MODEL",
+        help=f"models to run (default: all): {', '.join(scale_out.MODELS)}",
+    )
 
 
 def _tune_parser(commands) -> None:

@@ -78,6 +78,8 @@ class BenchOptions:
     tuned_dir: Path | None = None
     """Folder of the tuned options (its ``<dataset>/`` subfolder); None:
     ``benchmarks/tuned`` of the checkout."""
+    sizes: tuple[int, ...] | None = None
+    """Numbers of ratings to measure (``scale-out`` only); None: its default sizes."""
 
     def __post_init__(self) -> None:
         backends(self.backend)
@@ -93,6 +95,8 @@ class BenchOptions:
         if self.models is not None:
             models = [self.models] if isinstance(self.models, str) else self.models
             object.__setattr__(self, "models", tuple(dict.fromkeys(models)))
+        if self.sizes is not None:
+            object.__setattr__(self, "sizes", tuple(dict.fromkeys(self.sizes)))
 
     @classmethod
     def from_args(cls, args) -> BenchOptions:

@@ -14,6 +14,7 @@ Writes ``scale_out.csv``, ``scale_out.md`` and the log-log figure ``scale_out.pn
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from reclearn.bench import (
     write_atomic,
 )
 from reclearn.bench.scale import PeakMemory
+from reclearn.checks import check_int
 from reclearn.data import ML_25M_SHAPE
 from reclearn.progress import progress
 
@@ -45,9 +47,12 @@ MODELS = {  # label -> (build name, backend, options)
     "spark-als": ("spark-als", "torch", {"iterations": 5}),
     "ease": ("ease", "torch", {}),
 }
-EASE_MAX_ITEMS = 20_000
-"""EASE inverts an item x item matrix: 3.2 GB of float64 at 20,000 items."""
 SAMPLED_USERS = 10_000
+KEY = ["users", "items", "model"]
+"""Columns naming a measurement: the size (through its shape) and the model."""
+COLUMNS = ["ratings", *KEY, "prepare_s", "start_s", "fit_s", "ratings_per_s"]
+COLUMNS += ["evaluate_s", "peak_mb", "ndcg@10", "rmse", "load_1m"]
+"""The columns of every measured row (MF (torch) adds its ANN columns)."""
 
 
 def shape(num_ratings: int) -> tuple[int, int]:
@@ -57,29 +62,55 @@ def shape(num_ratings: int) -> tuple[int, int]:
     return users, round(ML_25M_SHAPE["num_items"] * fraction**0.5)
 
 
-def plan(options: BenchOptions, sizes=None) -> list[tuple[int, str]]:
+def ease_gb(users: int, items: int) -> float:
+    """GiB of float64 that reclearn's EASE holds at once for ``users`` x ``items``.
+
+    Two square matrices of the smaller side (eigenvectors and inverse of the Gram
+    matrix) and three dense users x items ones (the ratings, ``X P`` and the scores).
+    """
+    side = min(users, items)
+    return 8 * (2 * side**2 + 3 * users * items) / 2**30
+
+
+def memory_gb() -> float:
+    """This machine's physical memory in GiB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def fits(label: str, num_ratings: int) -> bool:
+    """Whether ``label`` can run at ``num_ratings`` here: EASE only where it fits."""
+    return label != "ease" or ease_gb(*shape(num_ratings)) <= memory_gb()
+
+
+def plan(options: BenchOptions) -> list[tuple[int, str]]:
     """Every measurement, in order: ``(ratings, model label)``; EASE where it fits."""
-    sizes = sizes or (QUICK_RATINGS if options.quick else RATINGS)
-    return [
-        (n, label)
-        for n in sizes
-        for label in MODELS
-        if label != "ease" or shape(n)[1] <= EASE_MAX_ITEMS
-    ]
+    sizes = options.sizes or (QUICK_RATINGS if options.quick else RATINGS)
+    labels = options.models or tuple(MODELS)
+    return [(n, label) for n in sizes for label in labels if fits(label, n)]
 
 
-def check(options: BenchOptions, sizes=None) -> tuple[list, object]:
-    """The measurements and the output folder, checked before any work.
+def check(options: BenchOptions) -> list[tuple[int, str]]:
+    """The measurements, checked before any work (and the output folder).
 
     Raises:
-        ValueError: A data set other than the default (the benchmark makes its own).
+        ValueError: A data set other than the default (the benchmark makes its own),
+            an unknown model label or a size under 10,000 ratings.
     """
     if options.dataset != DEFAULT_DATASET:
         raise ValueError(
             f"bench scale-out generates its own synthetic data; got --dataset "
             f"{options.dataset!r}: leave it out"
         )
-    return plan(options, sizes), options.check()
+    unknown = [label for label in options.models or () if label not in MODELS]
+    if unknown:
+        raise ValueError(
+            f"bench scale-out: unknown model(s) {', '.join(map(repr, unknown))}; "
+            f"use {', '.join(MODELS)}"
+        )
+    for n, size in enumerate(options.sizes or ()):
+        check_int(f"sizes[{n}]", size, minimum=10_000)
+    options.check()
+    return plan(options)
 
 
 def measure(num_ratings: int, label: str, seed: int) -> dict:
@@ -109,6 +140,7 @@ def measure(num_ratings: int, label: str, seed: int) -> dict:
         start = time.perf_counter()
         model.fit(train)
         fit_s = time.perf_counter() - start
+        load = os.getloadavg()[0]
         rng = np.random.default_rng(seed)
         chosen = rng.choice(test["user_id"].unique(), min(SAMPLED_USERS, len(test)), False)
         sampled = test[test["user_id"].isin(chosen)]
@@ -129,6 +161,7 @@ def measure(num_ratings: int, label: str, seed: int) -> dict:
         "peak_mb": memory.peak,
         "ndcg@10": ndcg,
         "rmse": error,
+        "load_1m": load,
     }
     if label == "mf-torch":
         row |= ann_columns(model, chosen, seed)
@@ -172,81 +205,168 @@ def measure_in_process(num_ratings: int, label: str, seed: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def not_run(results: pd.DataFrame, sizes) -> pd.DataFrame:
+    """A row with a ``note`` for every model not measured at a size of the table.
+
+    EASE gets the memory it would need; a model measured at a smaller size gets its
+    time there scaled linearly in ratings; any other is marked as not asked for.
+    """
+    rows = []
+    for n in sizes:
+        users, items = shape(n)
+        done = results[(results["users"] == users) & (results["items"] == items)]
+        for label in MODELS:
+            if label in set(done["model"]):
+                continue
+            smaller = results[(results["model"] == label) & (results["users"] < users)]
+            note = reason(label, n, smaller)
+            rows.append({"ratings": n, "users": users, "items": items, "model": label})
+            rows[-1]["note"] = note
+    return pd.DataFrame(rows, columns=[*KEY, "ratings", "note"])
+
+
+def reason(label: str, num_ratings: int, smaller: pd.DataFrame) -> str:
+    """Why ``label`` has no measurement at ``num_ratings``: memory, time or not asked."""
+    if not fits(label, num_ratings):
+        need = ease_gb(*shape(num_ratings))
+        return f"not run: needs {need:,.0f} GiB of memory, this machine has {memory_gb():.0f}"
+    if smaller.empty:
+        return "not run: not asked for"
+    last = smaller.iloc[-1]
+    hours = last["fit_s"] * num_ratings / last["ratings"] / 3600
+    return (
+        f"not run for time: its fit took {last['fit_s']:,.0f} s at "
+        f"{last['ratings']:,.0f} ratings, about {hours:.1f} h here if linear"
+    )
+
+
+def merge(old: pd.DataFrame | None, new: pd.DataFrame, sizes) -> pd.DataFrame:
+    """The measured rows of ``old`` not measured again in ``new``, then ``new``'s, and
+    the not-run rows of every size measured or in ``sizes``; ordered by size, then
+    as in :data:`MODELS`."""
+    measured = new
+    if old is not None and not old.empty:
+        old = old[old["note"].isna()] if "note" in old else old
+        again = old.set_index(KEY).index.isin(new.set_index(KEY).index) if len(new) else False
+        measured = pd.concat([old[~again], new], ignore_index=True)
+    shapes = set(zip(measured.get("users", []), measured.get("items", []), strict=True))
+    known = sorted(set(RATINGS + QUICK_RATINGS + tuple(sizes)))
+    table = pd.concat(
+        [measured, not_run(measured, [n for n in known if shape(n) in shapes or n in sizes])],
+        ignore_index=True,
+    )
+    order = table["model"].map(list(MODELS).index)
+    table = table.assign(_order=order).sort_values(["users", "_order"], kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
+
+
 def markdown(results: pd.DataFrame, head: str) -> str:
-    """The header and one table row per measurement."""
+    """The header and one table row per measurement or not-run model."""
     lines = [
         head,
         "",
-        "| ratings | users | items | model | fit (s) | ratings/s | peak (MB) | NDCG@10 | RMSE |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| ratings | users | items | model | fit (s) | ratings/s | peak (MB) | NDCG@10 "
+        "| RMSE | load | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results.to_dict("records"):
-        cells = [
-            f"{row['ratings']:,}",
-            f"{row['users']:,}",
-            f"{row['items']:,}",
-            row["model"],
-            f"{row['fit_s']:.1f}",
-            f"{row['ratings_per_s']:,.0f}",
-            f"{row['peak_mb']:,.0f}",
-            f"{row['ndcg@10']:.4f}",
-            "" if pd.isna(row["rmse"]) else f"{row['rmse']:.4f}",
-        ]
+        cells = [f"{row['ratings']:,}", f"{row['users']:,}", f"{row['items']:,}"]
+        cells += [row["model"], *_measured_cells(row), _text(row.get("note"))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _measured_cells(row: dict) -> list[str]:
+    """Fit, throughput, peak, NDCG, RMSE and load cells; blank where not measured."""
+    formats = {
+        "fit_s": "{:.1f}",
+        "ratings_per_s": "{:,.0f}",
+        "peak_mb": "{:,.0f}",
+        "ndcg@10": "{:.4f}",
+        "rmse": "{:.4f}",
+        "load_1m": "{:.1f}",
+    }
+    return [_text(row.get(name), form) for name, form in formats.items()]
+
+
+def _text(value, form: str = "{}") -> str:
+    """``value`` formatted, or an empty cell for a missing one."""
+    return "" if value is None or pd.isna(value) else form.format(value)
+
+
 def figure(results: pd.DataFrame, path) -> None:
-    """Fit time against ratings, one line per model, both axes logarithmic."""
+    """Fit time and peak memory against ratings, one line per model, log-log."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, rows in results.groupby("model", sort=False):
-        ax.loglog(rows["ratings"], rows["fit_s"], marker="o", label=label)
-    ax.set(xlabel="ratings", ylabel="fit time (s)", title="Cost against ratings")
-    ax.legend(fontsize=8)
+    measured = results.dropna(subset=["fit_s"])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for label, rows in measured.groupby("model", sort=False):
+        for ax, column in zip(axes, ["fit_s", "peak_mb"], strict=True):
+            ax.loglog(rows["ratings"], rows[column], marker="o", label=label)
+    axes[0].set(xlabel="ratings", ylabel="fit time (s)", title="Fit time")
+    axes[1].set(xlabel="ratings", ylabel="peak memory (MB)", title="Peak memory")
+    axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def run(options: BenchOptions, sizes: tuple[int, ...] | None = None) -> BenchResult:
-    """Run the scale-out benchmark and write its CSV, Markdown and figure.
+def header(seed: int) -> str:
+    """The Markdown file's first paragraph: data, protocol, machine and versions."""
+    return (
+        f"ml-25m-shaped synthetic ratings (`make_synthetic_like`, seed {seed}), "
+        f"leave-last-out; NDCG@10 over up to {SAMPLED_USERS:,} sampled users, full "
+        f"ranking; each measurement in a fresh process, RSS sampled every 10 ms (Python's "
+        f"only: Spark's JVM is not counted; its start is timed apart, not in fit). "
+        f"Rows merge across runs of `--sizes`/`--models`; load is the 1-minute load "
+        f"average when the fit ended (blank: not recorded): above the CPU count, other "
+        f"work shared the machine and slowed the fit. Written {machine()}; {versions()}."
+    )
+
+
+def write(rows: list[dict], options: BenchOptions) -> BenchResult:
+    """Merge ``rows`` into the CSV already in the output folder and write all three
+    files (CSV, Markdown, figure)."""
+    name = stem("scale_out", DEFAULT_DATASET, options.quick)
+    out = options.folder()
+    files = [out / f"{name}.csv", out / f"{name}.md", out / f"{name}.png"]
+    old = pd.read_csv(files[0]) if files[0].exists() else None
+    sizes = options.sizes or (QUICK_RATINGS if options.quick else RATINGS)
+    new = pd.DataFrame(rows) if rows else pd.DataFrame(columns=COLUMNS)
+    results = merge(old, new, sizes)
+    table = markdown(results, header(options.seed))
+    write_atomic(files[0], results.to_csv(index=False, float_format="%.6g"))
+    write_atomic(files[1], table)
+    figure(results, files[2])
+    return BenchResult(table, files)
+
+
+def run(options: BenchOptions) -> BenchResult:
+    """Run the scale-out benchmark and merge its rows into its CSV, Markdown and figure.
+
+    The files are rewritten after every measurement, so a long run keeps what it
+    measured if it stops.
 
     Args:
-        options: ``quick`` measures 100k ratings only; ``seed`` seeds data and models.
-        sizes: Numbers of ratings to measure instead of :data:`RATINGS`.
+        options: ``sizes`` (default :data:`RATINGS`; ``quick``: 100k only) and
+            ``models`` (default all) choose the measurements; ``seed`` seeds data
+            and models.
 
     Returns:
         A :class:`reclearn.bench.BenchResult`.
 
     Raises:
-        ValueError: A data set given.
+        ValueError: A data set given, an unknown model or a size too small.
         RuntimeError: A measurement's process failed (its error output is included).
 
     Introduced in chapter "Scaling out".
     """
-    tasks, out = check(options, sizes)
-    rows = []
+    tasks, rows, result = check(options), [], None
     for num_ratings, label in progress(tasks, desc="bench scale-out", unit="fit"):
         rows.append(measure_in_process(num_ratings, label, options.seed))
         log(options.verbose, f"{num_ratings:,} ratings, {label}: fit {rows[-1]['fit_s']:.1f} s")
-    results = pd.DataFrame(rows)
-    head = (
-        f"ml-25m-shaped synthetic ratings (`make_synthetic_like`, seed {options.seed}), "
-        f"leave-last-out; NDCG@10 over up to {SAMPLED_USERS:,} sampled users, full "
-        f"ranking; each measurement in a fresh process, RSS sampled every 10 ms (Python's "
-        f"only: Spark's JVM is not counted; its start is timed apart, not in fit). "
-        f"{machine()}; {versions()}."
-    )
-    table = markdown(results, head)
-    name = stem("scale_out", DEFAULT_DATASET, options.quick)
-    files = [out / f"{name}.csv", out / f"{name}.md", out / f"{name}.png"]
-    result = BenchResult(table, files)
-    write_atomic(files[0], results.to_csv(index=False, float_format="%.6g"))
-    write_atomic(files[1], table)
-    figure(results, files[2])
-    return result
+        result = write(rows, options)
+    return result or write(rows, options)
