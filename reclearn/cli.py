@@ -132,6 +132,12 @@ def make_parser() -> argparse.ArgumentParser:
         "at 1M, 10M and 25M ml-25m-shaped synthetic ratings",
         models="scale-out",
     )
+    _bench_parser(
+        kinds,
+        "ddp",
+        "MF and NeuMF trained by 1 and 2 PyTorch DDP processes: time, speed-up, NDCG@10",
+        models="ddp",
+    )
     _bench_parser(kinds, "all", "mf, ranking and cold-start, one after the other", folds=True)
     _tune_parser(commands)
     _ddp_parser(commands)
@@ -162,7 +168,8 @@ def cmd_ddp(args) -> int:
     row = launch(
         args.nproc, model=args.model, dataset=args.dataset, epochs=args.epochs, seed=args.seed
     )
-    print(json.dumps(row, indent=2))
+    shown = {key: value for key, value in row.items() if key != "ndcg_per_user"}
+    print(json.dumps(shown, indent=2))
     return 0
 
 
@@ -217,8 +224,8 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
             metavar="K",
             help=f"number of random folds of the mf benchmark ({DEFAULT_FOLDS})",
         )
-    if models == "scale-out":
-        _scale_out_flags(sub)
+    if models in ("scale-out", "ddp"):
+        _model_flags(sub, models)
     elif models:
         from reclearn.bench import mf, ranking
 
@@ -245,25 +252,25 @@ def _bench_parser(kinds, name: str, text: str, folds: bool = False, models: str 
     sub.set_defaults(handler=cmd_bench, benchmark=name)
 
 
-def _scale_out_flags(sub) -> None:
-    """``--sizes`` and ``--models`` of ``bench scale-out`` (rows merge into its CSV)."""
-    from reclearn.bench import scale_out
-
-    sizes = ", ".join(f"{n:,}" for n in scale_out.RATINGS)
-    sub.add_argument(
-        "--sizes",
-        nargs="+",
-        type=_integer(10_000),
-        metavar="N",
-        help=f"numbers of ratings to measure (default: {sizes})",
-    )
+def _model_flags(sub, name: str) -> None:
+    """``--models`` of ``bench scale-out`` or ``bench ddp``, and scale-out's ``--sizes``."""
+    labels = list(bench_module(name).MODELS)
     sub.add_argument(
         "--models",
         nargs="+",
-        choices=list(scale_out.MODELS),
+        choices=labels,
         metavar="MODEL",
-        help=f"models to run (default: all): {', '.join(scale_out.MODELS)}",
+        help=f"models to run (default: all): {', '.join(labels)}",
     )
+    if name == "scale-out":
+        sizes = ", ".join(f"{n:,}" for n in bench_module(name).RATINGS)
+        sub.add_argument(
+            "--sizes",
+            nargs="+",
+            type=_integer(10_000),
+            metavar="N",
+            help=f"numbers of ratings to measure, merged into its CSV (default: {sizes})",
+        )
 
 
 def _tune_parser(commands) -> None:
@@ -414,10 +421,10 @@ def run_benchmark(name: str, options):
 
 def bench_module(name: str):
     """The module of benchmark ``name`` (``mf``, ``ranking``, ``cold-start``, ``scale``)."""
-    from reclearn.bench import cold_start, mf, ranking, scale, scale_out
+    from reclearn.bench import cold_start, ddp, mf, ranking, scale, scale_out
 
     modules = {"mf": mf, "ranking": ranking, "cold-start": cold_start, "scale": scale}
-    modules["scale-out"] = scale_out
+    modules |= {"scale-out": scale_out, "ddp": ddp}
     return modules[name]
 
 

@@ -88,6 +88,7 @@ def train(args: argparse.Namespace) -> dict:
     from reclearn.evaluate import evaluate_ranking
     from reclearn.metrics import rmse
     from reclearn.split import leave_last_out
+    from reclearn.stats import bootstrap_ci
 
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
@@ -113,7 +114,9 @@ def train(args: argparse.Namespace) -> dict:
     row = {"processes": world, "backend": backend, "model": args.model, "fit_s": fit_s}
     if rank == 0:
         row["rmse"] = float(rmse(model.predict(test), test["rating"]))
-        row["ndcg@10"] = evaluate_ranking(model, train_rows, test).summary["ndcg@10"]
+        per_user = evaluate_ranking(model, train_rows, test).per_user["ndcg@10"]
+        row["ndcg@10"], row["ndcg_low"], row["ndcg_high"] = bootstrap_ci(per_user)
+        row["ndcg_per_user"] = per_user.tolist()
         row["final_loss"] = model.history[-1]["loss"]
     dist.destroy_process_group()
     return row
@@ -150,8 +153,10 @@ def launch(
         timeout: Seconds before the run is stopped.
 
     Returns:
-        ``processes``, ``backend``, ``model``, ``fit_s``, ``rmse``, ``ndcg@10`` and
-        ``final_loss`` on the leave-last-out split.
+        ``processes``, ``backend``, ``model``, ``fit_s``, ``rmse``, ``ndcg@10`` with
+        its bootstrap interval (``ndcg_low``, ``ndcg_high``) and per-user values
+        (``ndcg_per_user``, in user order) and ``final_loss`` on the leave-last-out
+        split.
 
     Raises:
         ValueError: An unknown model or ``nproc < 1``.
