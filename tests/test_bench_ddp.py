@@ -23,13 +23,13 @@ def test_the_models_flag_reaches_the_options_and_unknown_models_are_refused(tmp_
         ddp.check(BenchOptions(models=("ease",), out=tmp_path))
 
 
-def row(processes: int, fit_s: float, per_user: list[float]) -> dict:
+def row(processes: int, fit_s: float, per_user: list[float], model: str = "mf") -> dict:
     """A run's row as :func:`reclearn.distributed.launch` returns it (numbers made up)."""
     mean = sum(per_user) / len(per_user)
     return {
         "processes": processes,
         "backend": "gloo",
-        "model": "mf",
+        "model": model,
         "fit_s": fit_s,
         "rmse": 0.9,
         "ndcg@10": mean,
@@ -48,3 +48,9 @@ def test_speed_up_and_ndcg_difference_are_against_one_process():
     assert "ndcg_per_user" not in table
     text = ddp.markdown(table, "head")
     assert "| mf | 2 | 20.0 | 0.50 | 0.9000 | 0.5000 [0.4000, 0.6000] | +0.0000 [" in text
+
+
+def test_neumf_gets_no_rmse_since_it_scores_probabilities():
+    table = ddp.compare([row(1, 10.0, [0.0, 1.0], "neumf"), row(2, 9.0, [0.0, 1.0], "neumf")])
+    assert table["rmse"].isna().all()
+    assert "| neumf | 2 | 9.0 | 1.11 |  | 0.5000 [" in ddp.markdown(table, "head")

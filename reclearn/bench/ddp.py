@@ -29,6 +29,8 @@ from reclearn.progress import progress
 
 PROCESSES = (1, 2)
 MODELS = ("mf", "neumf")
+RATING_MODELS = ("mf",)
+"""Models whose scores are ratings: the others (NeuMF: probabilities) get no RMSE."""
 EPOCHS = 10
 
 
@@ -54,7 +56,8 @@ def check(options: BenchOptions) -> list[tuple[str, int]]:
 
 
 def compare(rows: list[dict]) -> pd.DataFrame:
-    """The table: each run with its speed-up and NDCG difference against 1 process."""
+    """The table: each run with its speed-up and NDCG difference against 1 process
+    (RMSE only for :data:`RATING_MODELS`)."""
     from reclearn.stats import paired_bootstrap
 
     table = []
@@ -62,9 +65,11 @@ def compare(rows: list[dict]) -> pd.DataFrame:
     for row in rows:
         base = single[row["model"]]
         paired = paired_bootstrap(row["ndcg_per_user"], base["ndcg_per_user"])
+        rmse = row["rmse"] if row["model"] in RATING_MODELS else float("nan")
         table.append(
             {
                 **{k: v for k, v in row.items() if k != "ndcg_per_user"},
+                "rmse": rmse,
                 "speedup": base["fit_s"] / row["fit_s"],
                 "ndcg_diff": paired.mean_difference,
                 "diff_low": paired.ci_low,
@@ -85,7 +90,7 @@ def markdown(table: pd.DataFrame, head: str) -> str:
     ]
     for r in table.to_dict("records"):
         cells = [r["model"], str(r["processes"]), f"{r['fit_s']:.1f}"]
-        cells += [f"{r['speedup']:.2f}", f"{r['rmse']:.4f}"]
+        cells += [f"{r['speedup']:.2f}", "" if pd.isna(r["rmse"]) else f"{r['rmse']:.4f}"]
         cells.append(f"{r['ndcg@10']:.4f} [{r['ndcg_low']:.4f}, {r['ndcg_high']:.4f}]")
         cells.append(f"{r['ndcg_diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}]")
         cells.append(f"{r['load_1m']:.1f}")

@@ -233,10 +233,11 @@ def reason(label: str, num_ratings: int, smaller: pd.DataFrame) -> str:
     if smaller.empty:
         return "not run: not asked for"
     last = smaller.iloc[-1]
-    hours = last["fit_s"] * num_ratings / last["ratings"] / 3600
+    minutes = last["fit_s"] * num_ratings / last["ratings"] / 60
+    guess = f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"
     return (
         f"not run for time: its fit took {last['fit_s']:,.0f} s at "
-        f"{last['ratings']:,.0f} ratings, about {hours:.1f} h here if linear"
+        f"{last['ratings']:,.0f} ratings, about {guess} here if linear"
     )
 
 
