@@ -45,7 +45,7 @@ venv: $(STAMP)  ## create .venv and install the pinned stack
 BOOK_JOBS ?= 4
 TEST_JOBS ?= 2
 
-book: $(STAMP)  ## execute every chapter (clean cache) and build _build/html
+book: $(STAMP) java  ## execute every chapter (clean cache) and build _build/html
 	rm -rf _build
 	$(BOOK_ENV) BOOK_JOBS=$(BOOK_JOBS) $(BIN)/python _ext/build_book.py build . -W -n
 	@echo "Open _build/html/index.html"

@@ -60,9 +60,9 @@ def fit_network_ddp(network, arrays, config, *, device, **_) -> list[dict]:
     optimizer = Adam(network, config.learning_rate, config.adam_epsilon)
     history, initial = [], None
     for epoch in range(config.epochs):
-        epoch_arrays = arrays(epoch) if callable(arrays) else arrays
-        tensors = {name: torch.as_tensor(a, device=device) for name, a in epoch_arrays.items()}
-        size = len(next(iter(epoch_arrays.values())))
+        now = arrays(epoch) if callable(arrays) else arrays
+        tensors = {name: torch.as_tensor(a, device=device) for name, a in now.items()}
+        size = len(next(iter(now.values())))
         order = torch.as_tensor(order_rng.permutation(size), device=device)
         total = torch.zeros((), device=device)
         network.train()

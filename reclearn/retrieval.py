@@ -130,11 +130,13 @@ class ANNIndex:
             faiss.omp_set_num_threads(check_int("num_threads", num_threads, minimum=0))
         items = np.ascontiguousarray(item_vectors, dtype=np.float32)
         if items.ndim != 2 or len(items) == 0:
-            raise ValueError(f"item_vectors must have shape (num_items, d); got {items.shape}")
+            expected = "item_vectors must have shape (num_items, d)"
+            raise ValueError(f"{expected}; got {items.shape}")
         self.dim = items.shape[1]
         neighbours = check_int("neighbours", neighbours, minimum=2)
         self.index = faiss.IndexHNSWFlat(self.dim, neighbours, faiss.METRIC_INNER_PRODUCT)
-        self.index.hnsw.efConstruction = check_int("ef_construction", ef_construction, minimum=1)
+        construction = check_int("ef_construction", ef_construction, minimum=1)
+        self.index.hnsw.efConstruction = construction
         self.index.hnsw.efSearch = check_int("ef_search", ef_search, minimum=1)
         self.index.add(items)
 

@@ -126,7 +126,8 @@ class SparkALSRecommender(RankingBaseline):
             coo = matrix.tocoo()
             frame = pd.DataFrame({"user": coo.row, "item": coo.col, "rating": coo.data})
         else:
-            frame = pd.DataFrame({"user": data.users, "item": data.items, "rating": data.ratings})
+            explicit = {"user": data.users, "item": data.items, "rating": data.ratings}
+            frame = pd.DataFrame(explicit)
         frame = frame.astype({"user": np.int32, "item": np.int32, "rating": np.float32})
         als = ALS(
             rank=self.factors,
