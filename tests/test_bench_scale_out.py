@@ -120,3 +120,18 @@ def test_a_long_predicted_fit_is_given_in_hours():
         "not run for time: its fit took 406 s at 972,107 ratings, about 2.9 h here if linear"
     )
     assert scale_out.reason("als", 10**6, smaller.iloc[:0]) == "not run: not asked for"
+
+
+@pytest.mark.usefixtures("no_versions")
+def test_the_header_says_when_the_load_shows_a_shared_machine(tmp_path, monkeypatch):
+    monkeypatch.setattr(scale_out.os, "cpu_count", lambda: 2)
+    options = BenchOptions(out=tmp_path, sizes=(10**6,), models=("als",))
+    scale_out.write([rows(10**6, ["als"])[0] | {"load_1m": 1.5}], options)
+    assert "shared:" not in (tmp_path / "scale_out.md").read_text()
+    scale_out.write([rows(10**6, ["als"])[0] | {"load_1m": 7.25}], options)
+    assert (
+        "The machine was shared: loads up to 7.2 on 2 CPUs."
+        in (tmp_path / "scale_out.md").read_text()
+    )
+    scale_out.write([], options)  # no new rows: the files are written again as they were
+    assert len(pd.read_csv(tmp_path / "scale_out.csv")) == len(scale_out.MODELS)

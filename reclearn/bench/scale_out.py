@@ -248,8 +248,8 @@ def merge(old: pd.DataFrame | None, new: pd.DataFrame, sizes) -> pd.DataFrame:
     measured = new
     if old is not None and not old.empty:
         old = old[old["note"].isna()] if "note" in old else old
-        again = old.set_index(KEY).index.isin(new.set_index(KEY).index) if len(new) else False
-        measured = pd.concat([old[~again], new], ignore_index=True)
+        again = old.set_index(KEY).index.isin(new.set_index(KEY).index)
+        measured = pd.concat([old[~again], new], ignore_index=True) if len(new) else old
     shapes = set(zip(measured.get("users", []), measured.get("items", []), strict=True))
     known = sorted(set(RATINGS + QUICK_RATINGS + tuple(sizes)))
     table = pd.concat(
@@ -315,8 +315,14 @@ def figure(results: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
-def header(seed: int) -> str:
-    """The Markdown file's first paragraph: data, protocol, machine and versions."""
+def header(seed: int, results: pd.DataFrame) -> str:
+    """The Markdown file's first paragraph: data, protocol, load, machine and versions."""
+    load = results["load_1m"].max() if "load_1m" in results else np.nan
+    shared = (
+        f"The machine was shared: loads up to {load:.1f} on {os.cpu_count()} CPUs. "
+        if load > (os.cpu_count() or 1)
+        else ""
+    )
     return (
         f"ml-25m-shaped synthetic ratings (`make_synthetic_like`, seed {seed}), "
         f"leave-last-out; NDCG@10 over up to {SAMPLED_USERS:,} sampled users, full "
@@ -324,7 +330,8 @@ def header(seed: int) -> str:
         f"only: Spark's JVM is not counted; its start is timed apart, not in fit). "
         f"Rows merge across runs of `--sizes`/`--models`; load is the 1-minute load "
         f"average when the fit ended (blank: not recorded): above the CPU count, other "
-        f"work shared the machine and slowed the fit. Written {machine()}; {versions()}."
+        f"work shared the machine and slowed the fit. {shared}Written {machine()}; "
+        f"{versions()}."
     )
 
 
@@ -338,7 +345,7 @@ def write(rows: list[dict], options: BenchOptions) -> BenchResult:
     sizes = options.sizes or (QUICK_RATINGS if options.quick else RATINGS)
     new = pd.DataFrame(rows) if rows else pd.DataFrame(columns=COLUMNS)
     results = merge(old, new, sizes)
-    table = markdown(results, header(options.seed))
+    table = markdown(results, header(options.seed, results))
     write_atomic(files[0], results.to_csv(index=False, float_format="%.6g"))
     write_atomic(files[1], table)
     figure(results, files[2])
