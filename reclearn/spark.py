@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -64,9 +65,16 @@ def spark_session(master: str = "local[*]", driver_memory: str = "2g"):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.cleaner.referenceTracking.cleanCheckpoints", "true")
+        .config("spark.driver.extraJavaOptions", "-Xss16m")  # deep lineages, local mode
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    # ALS checkpoints its factors every 10 iterations only when a folder is set;
+    # without it the lineage grows each iteration, and deserialising it overflowed
+    # a task thread's stack in CI (java.lang.StackOverflowError at 15 iterations).
+    if spark.sparkContext.getCheckpointDir() is None:
+        spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="reclearn-spark-"))
     return spark
 
 
