@@ -48,9 +48,12 @@ FIELD_CHECKS = {
 
 
 def _check_fields(config) -> None:
-    """Check every field of ``config`` with its entry in ``FIELD_CHECKS``, in place."""
+    """Check every field of ``config`` with its entry in ``FIELD_CHECKS``, in place; a
+    field whose default is None may be None."""
     for field in fields(config):
         check = FIELD_CHECKS.get(field.name)
+        if field.default is None and getattr(config, field.name) is None:
+            continue
         if check is not None:
             value = check(field.name, getattr(config, field.name))
             object.__setattr__(config, field.name, value)
@@ -91,16 +94,36 @@ class TrainConfig(CheckedConfig):
 
 
 @dataclass(frozen=True)
-class MFConfig(TrainConfig):
+class RatingConfig(TrainConfig):
+    """A model trained on ratings. By default it holds out a tenth of train, keeps its
+    best epoch on it and stops ``patience`` epochs later: the data, not a default tuned
+    on one data set, decide how long it trains."""
+
+    validation_fraction: float = 0.1
+    patience: int = 5
+
+
+FIXED_EPOCHS = {"validation_fraction": 0.0, "patience": 0}
+"""Options that make a model train exactly ``epochs`` epochs on all of train: for
+benchmarks that time epochs and for replaying a tuned, early-stopped epoch count."""
+
+L2_PER_VARIANCE = 0.14
+"""MF's default penalty per unit of variance of the training ratings (see ``l2``)."""
+
+
+@dataclass(frozen=True)
+class MFConfig(RatingConfig):
     """Biased matrix factorisation, r_hat = mu + b_u + b_i + p_u . q_i."""
 
     num_factors: int = 32
     """Length k of every user and item vector."""
-    l2: float = 0.15
-    """Weight of the squared-norm penalty on the vectors and biases a batch touches."""
+    l2: float | None = None
+    """Weight of the squared-norm penalty on the vectors and biases a batch touches.
+    None: ``L2_PER_VARIANCE`` times the variance of the training ratings, so the
+    penalty grows with the noise it guards against (0.15 on ml-latest-small)."""
     init_std: float = 0.1
     """Standard deviation of the normal initial vectors (biases start at zero)."""
-    epochs: int = 10
+    epochs: int = 100
     batch_size: int = 16384
     learning_rate: float = 0.05
 
@@ -122,7 +145,7 @@ def _check_widths(config, first: int = 1) -> None:
 
 
 @dataclass(frozen=True)
-class NeuralCFConfig(TrainConfig):
+class NeuralCFConfig(RatingConfig):
     """Neural collaborative filtering for ratings: r_hat = mu + MLP([p_u ; q_i])."""
 
     num_factors: int = 32
@@ -135,7 +158,7 @@ class NeuralCFConfig(TrainConfig):
     """Dropout rate after each hidden layer (0: none; the twins then train identically)."""
     init_std: float = 0.05
     """Standard deviation of the normal initial vectors."""
-    epochs: int = 4
+    epochs: int = 50
     batch_size: int = 4096
     learning_rate: float = 3e-3
 
@@ -359,7 +382,7 @@ class ContentConfig(CheckedConfig):
 
 
 @dataclass(frozen=True)
-class AutoRecConfig(TrainConfig):
+class AutoRecConfig(RatingConfig):
     """I-AutoRec (Sedhain et al. 2015): item i's vector of ratings r_i (zeros where
     unobserved) is encoded by one sigmoid layer and decoded by a linear one around the
     mean training rating mu, r_hat_i = mu + W sigmoid(V r_i + b_V) + b_W; r_hat_ui is
@@ -372,7 +395,7 @@ class AutoRecConfig(TrainConfig):
     l2: float = 3e-3
     """Weight of ||V||^2 + ||W||^2 (kernels only) added to the batch's mean squared
     error."""
-    epochs: int = 20
+    epochs: int = 100
     batch_size: int = 256
     learning_rate: float = 1e-3
 
@@ -408,7 +431,7 @@ class MultDAEConfig(TrainConfig):
 
 
 @dataclass(frozen=True)
-class FMConfig(TrainConfig):
+class FMConfig(RatingConfig):
     """Factorization machine for ratings: y = mu + sum_j w_j x_j + sum_{j<l} <v_j, v_l>
     x_j x_l over the fields of :mod:`reclearn.features`."""
 
@@ -418,7 +441,7 @@ class FMConfig(TrainConfig):
     """Weight of the squared-norm penalty on the vectors and weights a batch touches."""
     init_std: float = 0.05
     """Standard deviation of the normal initial vectors (linear weights start at zero)."""
-    epochs: int = 12
+    epochs: int = 100
     batch_size: int = 16384
     learning_rate: float = 0.03
 
@@ -429,7 +452,7 @@ class DeepFMConfig(FMConfig):
 
     hidden: tuple[int, ...] = (64, 32)
     """Widths of the ReLU layers between the concatenated field vectors and the output."""
-    epochs: int = 6
+    epochs: int = 50
     learning_rate: float = 0.01
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from reclearn.configs import FIXED_EPOCHS
 from reclearn.models.torch.recommender import Adam
 from reclearn.models.training import check_loss
 from reclearn.seeds import Stream, rng
@@ -103,7 +104,7 @@ def train(args: argparse.Namespace) -> dict:
     else:
         ratings = load_dataset(args.dataset).ratings
     train_rows, test = leave_last_out(ratings, seed=args.seed)
-    options = {"epochs": args.epochs, "seed": args.seed, "verbose": False}
+    options = {"epochs": args.epochs, "seed": args.seed, "verbose": False} | FIXED_EPOCHS
     model = build(args.model, **options)
     if world > 1:
         model._fit_network = _ddp_fit_network(model)

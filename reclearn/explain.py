@@ -148,7 +148,7 @@ def explain(
     ItemKNN (``build("itemknn")``): the model's score, split exactly into ``W[j, i]``
     (zero for rows below the model's ``threshold``). MF (``build("mf")``, either backend):
     the fold-in score, with the user's vector and bias re-estimated from the history with
-    penalty ``config.l2 * n`` for n ratings; that is the weight MF's training gives the
+    penalty ``trained_config.l2 * n`` for n ratings; that is the weight MF's training gives the
     user's parameters, so with the item vectors held fixed the fold-in is the trained
     model's own optimum for the user.
 
@@ -190,7 +190,7 @@ def explain(
     if name == "mf":
         q, b_i, mu = mf_arrays(model)
         residuals = ratings - mu - b_i[history]
-        l2 = model.config.l2 * max(len(history), 1)
+        l2 = model.trained_config.l2 * max(len(history), 1)
         values = fold_in_contributions(q, history, residuals, [item], l2)[0]
         return Contributions(
             str(user_id), str(item_id), raw, ratings, values, float(mu + b_i[item])

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from reclearn.checks import check_float, check_int
+from reclearn.configs import FIXED_EPOCHS
 from reclearn.search_spaces import (
     MAX_EPOCHS,
     PATIENCE,
@@ -376,8 +377,8 @@ def _result(name: str, backend: str, objective: str, study, deep: bool) -> TuneR
             "pruned or failed): give a larger budget (trials or timeout)"
         )
     options = build_options(name, best.params)
-    if deep:
-        options["epochs"] = best.user_attrs["epochs"]
+    if deep:  # retrain on all of train for the best trial's early-stopped epochs
+        options |= FIXED_EPOCHS | {"epochs": best.user_attrs["epochs"]}
     if "pretrain_epochs" in best.user_attrs:
         options["pretrain_epochs"] = best.user_attrs["pretrain_epochs"]
     return TuneResult(
@@ -389,6 +390,14 @@ def _result(name: str, backend: str, objective: str, study, deep: bool) -> TuneR
         study=study,
         trials=trials_frame(study),
     )
+
+
+def replay_options(options: dict) -> dict:
+    """Committed tuned options, to build the model as the best trial trained: a deep
+    model (its options hold ``epochs``) trains that many epochs on all of train (records
+    written before rating models held out a validation slice by default lack
+    :data:`reclearn.configs.FIXED_EPOCHS`)."""
+    return FIXED_EPOCHS | options if "epochs" in options else dict(options)
 
 
 def trials_frame(study) -> pd.DataFrame:

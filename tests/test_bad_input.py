@@ -595,7 +595,8 @@ def test_bad_evaluation_options_are_named(fitted, tiny, options, culprits):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_patience_without_validation_data_is_refused_naming_both(backend, tiny):
-    model = reclearn.build("mf", backend, epochs=2, patience=2, verbose=False)
+    options = {"epochs": 2, "patience": 2, "validation_fraction": 0.0, "verbose": False}
+    model = reclearn.build("mf", backend, **options)
     with fails(ValueError, "patience=2", "validation_fraction=0", "validation="):
         model.fit(tiny)
 

@@ -65,7 +65,7 @@ def test_mf_explanations_sum_to_the_fold_in_score_of_the_model(mf, train):
     q, b_i, mu = ex.mf_arrays(mf)
     items, ratings = ex.user_history(mf, train, "u3")
     target = int(mf.index.items(["i7"])[0])
-    l2 = mf.config.l2 * len(items)
+    l2 = mf.trained_config.l2 * len(items)
     p_u, b_u = np.split(ex.fold_in(q[items], ratings - mu - b_i[items], l2) @ (
         ratings - mu - b_i[items]), [q.shape[1]])  # fmt: skip
     why = ex.explain(mf, train, "u3", "i7")

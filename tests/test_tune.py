@@ -8,6 +8,7 @@ import pytest
 
 import reclearn
 from reclearn import split
+from reclearn.configs import FIXED_EPOCHS
 from reclearn.search_spaces import MAX_EPOCHS, SEARCH_SPACES, Tower, suggest
 from reclearn.tune import VALIDATION_FRACTION, tune
 
@@ -113,7 +114,8 @@ def test_a_hopeless_trial_is_pruned_after_its_first_epoch(ratings, tmp_path, cap
     result = tune("mf", ratings, trials=2, storage=storage, study_name="mf", pruner=pruner)
     assert result.trials["state"].tolist() == ["COMPLETE", "PRUNED"]
     assert result.num_pruned == 1
-    assert result.best_options == {**good, "epochs": result.trials["epochs"][0]}
+    epochs = result.trials["epochs"][0]
+    assert result.best_options == {**good, **FIXED_EPOCHS, "epochs": epochs}
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith("tune mf-torch: trial 1 (2/2) pruned in")
     assert lines[0].startswith("tune mf-torch: trial 0 (1/2) rmse ")

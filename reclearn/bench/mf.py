@@ -1,5 +1,6 @@
-"""Rating prediction: matrix factorisation and AutoRec (PyTorch and TensorFlow) against
-every Surprise baseline, fitted and scored on the same k random folds.
+"""Rating prediction: matrix factorisation, NeuralCF, AutoRec and the factorization
+machines (PyTorch and TensorFlow) against every Surprise baseline, fitted and scored on
+the same k random folds.
 
 Writes ``mf.csv`` (one row per model and fold), ``mf.md`` (mean ± std per model) and
 ``mf-pairs.csv`` (per fold, each model's MSE minus PyTorch MF's on the same ratings, with
@@ -38,14 +39,17 @@ from reclearn.bench import (
 )
 from reclearn.progress import progress
 from reclearn.registry import FEATURE_MODELS, SURPRISE_MODELS
+from reclearn.tune import replay_options
 
 MARKERS = ("<!-- bench:mf:start -->", "<!-- bench:mf:end -->")
 
-# label -> (registry name, backend): MF, every Surprise baseline, then AutoRec.
+# label -> (registry name, backend): MF, every Surprise baseline, NeuralCF, AutoRec, FMs.
 MODELS = {
     "mf-torch": ("mf", "torch"),
     "mf-tf": ("mf", "tf"),
     **{name: (name, "surprise") for name in SURPRISE_MODELS},
+    "neuralcf-torch": ("neuralcf", "torch"),
+    "neuralcf-tf": ("neuralcf", "tf"),
     "autorec-torch": ("autorec", "torch"),
     "autorec-tf": ("autorec", "tf"),
     # factorization machines, with release-time genres and years as features
@@ -264,7 +268,7 @@ def run(options: BenchOptions) -> BenchResult:
     bar = progress(tasks, desc="bench mf", unit="fit")
     for fold, label in bar:
         train, test = splits[fold]
-        model_options = dict(tuned[label]["best_options"]) if label in tuned else {}
+        model_options = replay_options(tuned[label]["best_options"]) if label in tuned else {}
         trained = model_options.pop("epochs", epochs)  # tuned deep models carry theirs
         if MODELS[label][0] in FEATURE_MODELS:
             model_options["content"] = content

@@ -32,6 +32,7 @@ from reclearn.bench import (
 from reclearn.bench.mf import feature_content
 from reclearn.progress import progress
 from reclearn.registry import FEATURE_MODELS
+from reclearn.tune import replay_options
 
 K = 10
 N_BOOT = 1000
@@ -236,7 +237,7 @@ def run(options: BenchOptions) -> BenchResult:
     bar = progress(labels, desc="bench ranking", unit="model")
     for label in bar:
         name, model_backend = MODELS[label]
-        model_options = dict(tuned[label]["best_options"]) if label in tuned else {}
+        model_options = replay_options(tuned[label]["best_options"]) if label in tuned else {}
         if label == "ease" and label not in tuned:
             l2, scores, tune_s = tune_ease(train)
             model_options["l2"] = l2

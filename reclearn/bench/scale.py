@@ -33,6 +33,7 @@ from reclearn.bench import (
     versions,
     write_atomic,
 )
+from reclearn.configs import FIXED_EPOCHS
 from reclearn.progress import progress
 
 RATINGS = (1_000_000, 5_000_000)
@@ -101,7 +102,7 @@ def measure(num_ratings: int, num_users: int, backend: str, epochs: int, seed: i
     density = num_ratings / (num_users * ITEMS)
     data = make_synthetic(num_users=num_users, num_items=ITEMS, density=density, seed=seed)
     ratings = data.ratings
-    options = {"epochs": epochs, "verbose": False, "seed": seed}
+    options = {"epochs": epochs, "verbose": False, "seed": seed} | FIXED_EPOCHS
     build("mf", backend=backend, **options).fit(ratings.iloc[:2000])  # warm-up, untimed
     model = build("mf", backend=backend, **options)
     before = rss_mb()

@@ -34,15 +34,18 @@ from reclearn.bench import (
 )
 from reclearn.bench.scale import PeakMemory
 from reclearn.checks import check_int
+from reclearn.configs import FIXED_EPOCHS
 from reclearn.data import ML_25M_SHAPE
 from reclearn.progress import progress
 
 RATINGS = (1_000_000, 10_000_000, 25_000_095)
 QUICK_RATINGS = (100_000,)
+FIXED = {"epochs": 3, "verbose": False} | FIXED_EPOCHS
+MF = FIXED | {"l2": 0.15}  # the penalty the committed rows were measured with
 MODELS = {  # label -> (build name, backend, options)
-    "mf-torch": ("mf", "torch", {"epochs": 3, "verbose": False}),
-    "mf-tf": ("mf", "tf", {"epochs": 3, "verbose": False}),
-    "bpr-mf-torch": ("bpr-mf", "torch", {"epochs": 3, "verbose": False}),
+    "mf-torch": ("mf", "torch", MF),
+    "mf-tf": ("mf", "tf", MF),
+    "bpr-mf-torch": ("bpr-mf", "torch", FIXED),
     "als": ("als", "torch", {"iterations": 5, "num_threads": 0}),
     "spark-als": ("spark-als", "torch", {"iterations": 5}),
     "ease": ("ease", "torch", {}),

@@ -19,6 +19,7 @@ import pandas as pd
 from reclearn import io
 from reclearn.base import Recommender, TrainingData, gather_pairs, hold_out
 from reclearn.configs import (
+    L2_PER_VARIANCE,
     AutoRecConfig,
     BPRConfig,
     ContentBagConfig,
@@ -236,13 +237,23 @@ class RatingRecommender(NetworkRecommender):
     Introduced in chapter "Matrix factorization".
     """
 
+    trained_config = None
+    """The config the last fit trained with: ``config``, defaults taken from the data
+    filled in (MF's ``l2``)."""
+
     def _make_network(self, num_users: int, num_items: int, generator):
-        return self.network_class(num_users, num_items, self.config, self.global_mean, generator)
+        config = self.trained_config or self.config
+        return self.network_class(num_users, num_items, config, self.global_mean, generator)
+
+    def _config_for(self, data: TrainingData):
+        """``config`` with its data-dependent defaults filled in from ``data``."""
+        return self.config
 
     def _fit(self, data: TrainingData, validation: TrainingData | None) -> None:
         config = self.config
         if validation is None and config.validation_fraction > 0:
             data, validation = hold_out(data, config.validation_fraction, config.seed)
+        self.trained_config = config = self._config_for(data)
         self.network = self._new_network(
             self._make_network, data.num_users, data.num_items, config.seed
         )
@@ -270,6 +281,12 @@ class MFRecommender(RatingRecommender, name="mf", config=MFConfig):
 
     Introduced in chapter "Matrix factorization".
     """
+
+    def _config_for(self, data: TrainingData) -> MFConfig:
+        if self.config.l2 is not None:
+            return self.config
+        l2 = L2_PER_VARIANCE * float(np.var(data.ratings))
+        return dataclasses.replace(self.config, l2=l2)
 
     def _biases(self) -> tuple[float, np.ndarray, np.ndarray]:
         weights = self.get_weights()
