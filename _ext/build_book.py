@@ -29,7 +29,24 @@ def one_document_per_process(docnames, nproc, maxbatch=10):
     return [[name] for name in sorted(docnames, key=source_size, reverse=True)]
 
 
+def share_the_cores(jobs: int) -> None:
+    """Give each chapter's kernel cores // jobs threads (at least one). Every reading
+    process runs a kernel, and four kernels whose PyTorch, TensorFlow and BLAS pools each
+    size themselves to the whole machine spend the two cores switching between threads
+    and spinning in each other's way. Variables already set are kept."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_NUM_INTEROP_THREADS",
+    ):
+        os.environ.setdefault(name, threads)
+
+
 jobs = int(os.environ.get("BOOK_JOBS", "4"))
+share_the_cores(jobs)
 jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs)
 sphinx.builders.make_chunks = one_document_per_process
 sys.exit(main())

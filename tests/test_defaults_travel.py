@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import reclearn
-from reclearn import metrics, split
+from reclearn import explain, metrics, split
 from reclearn.configs import L2_PER_VARIANCE
 from reclearn.data import make_synthetic
 
@@ -90,3 +90,16 @@ def test_the_default_penalty_follows_the_variance_of_the_training_ratings():
     assert wide.trained_config.l2 == pytest.approx(4 * quiet.trained_config.l2, rel=1e-6)
     given = reclearn.build("mf", epochs=1, l2=0.3, verbose=False).fit(train)
     assert given.trained_config.l2 == 0.3
+
+
+def test_a_saved_model_keeps_the_penalty_its_fit_read_from_the_data(tmp_path):
+    train = make_synthetic(num_users=100, num_items=80, seed=0).ratings
+    model = reclearn.build("mf", epochs=1, verbose=False).fit(train)
+    model.save(tmp_path / "mf.npz")
+    loaded = type(model).load(tmp_path / "mf.npz")
+    assert loaded.config == model.config and loaded.config.l2 is None
+    assert loaded.trained_config == model.trained_config
+    user, item = str(train.user_id.iloc[0]), str(train.item_id.iloc[-1])
+    assert explain.explain(loaded, train, user, item).score == pytest.approx(
+        explain.explain(model, train, user, item).score
+    )

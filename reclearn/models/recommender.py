@@ -171,6 +171,9 @@ class NetworkRecommender(Recommender):
             "global_mean": self.global_mean,
             "rating_scale": list(self.rating_scale),
         }
+        trained = getattr(self, "trained_config", None)
+        if trained is not None:  # what the fit read from its data (MF's l2)
+            meta["trained_config"] = dataclasses.asdict(trained)
         arrays = {f"weight/{name}": value for name, value in self.get_weights().items()}
         arrays.update({f"state/{name}": value for name, value in self._state().items()})
         io.write_model(path, meta, arrays)
@@ -184,6 +187,8 @@ class NetworkRecommender(Recommender):
         """
         meta, arrays = io.read_model(path, cls.__name__)
         model = cls(cls.config_class(**meta["config"]), device=device)
+        if "trained_config" in meta:
+            model.trained_config = cls.config_class(**meta["trained_config"])
         return cls._read(model, meta, arrays)
 
     def _read(self, meta: dict, arrays: dict[str, np.ndarray]) -> NetworkRecommender:
