@@ -239,6 +239,7 @@ def test_floors_pass_and_fail_on_hand_made_results():
         rows = [
             {"model": "mf-torch", "backend": "torch", "rmse": torch_rmse, "fit_s": 0.2},
             {"model": "surprise-svd", "backend": "surprise", "rmse": 0.88, "fit_s": 0.6},
+            {"model": "surprise-svdpp", "backend": "surprise", "rmse": 0.87, "fit_s": 30},
         ]
         frame = pd.DataFrame(rows).assign(mae=0.0, predict_s=0.0, num_fallback=0)
         return mf.summarize(frame)
@@ -247,6 +248,7 @@ def test_floors_pass_and_fail_on_hand_made_results():
     assert failures == []
     assert "  PASS  mf-torch RMSE < surprise-svd RMSE: 0.8500 vs 0.8800 (-0.0300)" in lines
     assert "  SKIP  mf-tf RMSE < surprise-svd RMSE (not both run)" in lines
+    assert any(line.startswith("  PASS  mf-torch fit time < surprise-svdpp") for line in lines)
     assert mf.check_floors(summary(0.90))[1] == ["mf-torch RMSE < surprise-svd RMSE"]
 
 
