@@ -14,6 +14,7 @@ from pathlib import Path
 import jupyter_book.sphinx
 import sphinx.builders
 from jupyter_book.cli.main import main
+from jupyter_client.connect import ConnectionFileMixin
 
 
 def source_size(docname: str) -> int:
@@ -45,8 +46,17 @@ def share_the_cores(jobs: int) -> None:
         os.environ.setdefault(name, threads)
 
 
+def kernels_on_unix_sockets() -> None:
+    """Start each kernel on Unix sockets named after its own connection file. Over TCP a
+    reading process picks free ports by binding and releasing them, and two processes
+    starting kernels at the same moment can be handed the same port (a build died of
+    "ZMQError: Address already in use")."""
+    ConnectionFileMixin.transport.default_value = "ipc"
+
+
 jobs = int(os.environ.get("BOOK_JOBS", "4"))
 share_the_cores(jobs)
+kernels_on_unix_sockets()
 jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs)
 sphinx.builders.make_chunks = one_document_per_process
 sys.exit(main())
