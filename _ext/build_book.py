@@ -6,15 +6,17 @@ default 4) build the book in about half the serial time. Arguments are those of
 ``jupyter-book``: ``python _ext/build_book.py build . -W -n``.
 """
 
+import fcntl
 import functools
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import jupyter_book.sphinx
 import sphinx.builders
 from jupyter_book.cli.main import main
-from jupyter_client.connect import ConnectionFileMixin
+from nbclient import NotebookClient
 
 
 def source_size(docname: str) -> int:
@@ -46,17 +48,45 @@ def share_the_cores(jobs: int) -> None:
         os.environ.setdefault(name, threads)
 
 
-def kernels_on_unix_sockets() -> None:
-    """Start each kernel on Unix sockets named after its own connection file. Over TCP a
-    reading process picks free ports by binding and releasing them, and two processes
-    starting kernels at the same moment can be handed the same port (a build died of
-    "ZMQError: Address already in use")."""
-    ConnectionFileMixin.transport.default_value = "ipc"
+KERNEL_START_LOCK = Path(tempfile.gettempdir()) / "reclearn-book-kernel-start.lock"
+
+
+def one_kernel_start_at_a_time() -> None:
+    """Start kernels one at a time across the reading processes. A kernel's ports are
+    picked by binding free ones and releasing them for the kernel to bind, and two
+    processes starting kernels at the same moment can be handed the same port (a build
+    died of "ZMQError: Address already in use"). A file lock, held from picking the
+    ports until the kernel answers, closes that window."""
+    start_kernel = NotebookClient.async_start_new_kernel
+    start_client = NotebookClient.async_start_new_kernel_client
+
+    def release(client) -> None:
+        lock = client.__dict__.pop("_start_lock", None)
+        if lock is not None:
+            lock.close()  # closing the file releases its lock
+
+    async def locked_start_kernel(self, **kwargs):
+        self._start_lock = KERNEL_START_LOCK.open("w")
+        fcntl.flock(self._start_lock, fcntl.LOCK_EX)
+        try:
+            await start_kernel(self, **kwargs)
+        except BaseException:
+            release(self)
+            raise
+
+    async def released_start_client(self):
+        try:
+            return await start_client(self)
+        finally:
+            release(self)
+
+    NotebookClient.async_start_new_kernel = locked_start_kernel
+    NotebookClient.async_start_new_kernel_client = released_start_client
 
 
 jobs = int(os.environ.get("BOOK_JOBS", "4"))
 share_the_cores(jobs)
-kernels_on_unix_sockets()
+one_kernel_start_at_a_time()
 jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx, jobs=jobs)
 sphinx.builders.make_chunks = one_document_per_process
 sys.exit(main())
