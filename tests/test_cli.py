@@ -204,7 +204,7 @@ def test_backend_choice_filters_the_deep_models_only():
         "mf-torch", "surprise-baseline", "surprise-svd"
     ]  # fmt: skip
     assert ranking.choose_models(backend="tf", quick=True) == ["pop", "ease", "bpr-mf-tf"]
-    assert len(mf.choose_models()) == 15
+    assert len(mf.choose_models()) == 17
     assert len(ranking.choose_models()) == 28
     with pytest.raises(ValueError, match="unknown model"):
         mf.choose_models(["svd"])
