@@ -124,7 +124,9 @@ def test_predictions_follow_the_rows_of_the_frame(fitted, frames):
     test = frames[1]
     forward = model.predict(test)
     backward = model.predict(test.iloc[::-1])
-    np.testing.assert_allclose(backward[::-1], forward, rtol=0, atol=1e-9)
+    # float32 models may round an ulp apart when a batch holds other rows; a row
+    # mix-up moves predictions by far more
+    np.testing.assert_allclose(backward[::-1], forward, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("fitted", marked(DETERMINISTIC), ids=spec_id, indirect=True)
