@@ -105,7 +105,7 @@ def make_parser() -> argparse.ArgumentParser:
     _bench_parser(
         kinds,
         "mf",
-        "rating prediction: MF and AutoRec (torch, tf) vs every Surprise model, k-fold RMSE",
+        "rating prediction: the rating models (torch, tf) vs every Surprise model, k-fold RMSE",
         folds=True,
         models="mf",
     )
