@@ -1,9 +1,9 @@
 """The checks the Benchmarks page's tables run on the committed results at build time."""
 
 import pandas as pd
-from test_lab import _load_book_extension
+from test_lab import _load_ext
 
-reclearn_book = _load_book_extension()
+reclearn_book = _load_ext()
 
 
 def _folds(**fallbacks) -> pd.DataFrame:

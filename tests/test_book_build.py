@@ -2,7 +2,6 @@
 
 import contextlib
 import fcntl
-import importlib.util
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -11,9 +10,9 @@ from types import SimpleNamespace
 import nbformat
 from jupyter_cache import get_cache
 from nbclient import NotebookClient
-from test_lab import _load_book_extension
+from test_lab import _load_ext
 
-reclearn_book = _load_book_extension()
+reclearn_book = _load_ext()
 
 
 def _count_records(path: str) -> int:
@@ -36,16 +35,8 @@ def test_no_cache_is_made_when_chapters_are_not_cached(tmp_path):
     assert not path.exists()
 
 
-def _load_build_script():
-    path = Path(__file__).resolve().parents[1] / "_ext" / "build_book.py"
-    spec = importlib.util.spec_from_file_location("build_book", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # defines, does not build: main runs as a script
-    return module
-
-
 def test_a_kernel_waits_for_the_start_lock_and_releases_it(tmp_path, monkeypatch):
-    build_book = _load_build_script()
+    build_book = _load_ext("build_book")
     lock_path = tmp_path / "kernel-start.lock"
     monkeypatch.setattr(build_book, "KERNEL_START_LOCK", lock_path)
     for name in ("async_start_new_kernel", "async_start_new_kernel_client"):
@@ -66,7 +57,7 @@ def test_a_kernel_waits_for_the_start_lock_and_releases_it(tmp_path, monkeypatch
 
 
 def test_the_slowest_chapters_are_read_first_and_every_chapter_alone():
-    build_book = _load_build_script()
+    build_book = _load_ext("build_book")
     root = Path(__file__).resolve().parents[1]
     names = sorted(
         str(path.relative_to(root).with_suffix("")) for path in root.glob("chapters/*.md")

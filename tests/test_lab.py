@@ -51,9 +51,10 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
-def _load_book_extension():
-    """The book's Sphinx extension, ``_ext/reclearn_book.py``, as a module."""
-    spec = importlib.util.spec_from_file_location("reclearn_book", ROOT / "_ext/reclearn_book.py")
+def _load_ext(name: str = "reclearn_book"):
+    """A script of the book's ``_ext`` folder as a module: by default its Sphinx
+    extension (``build_book`` only defines its functions: its build runs as a script)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"_ext/{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -279,7 +280,7 @@ def _downloaded(book) -> nbformat.NotebookNode:
 
 
 def test_a_downloaded_notebook_starts_with_a_check_cell_that_is_silent_here():
-    book = _load_book_extension()
+    book = _load_ext()
     notebook = _downloaded(book)
     nbformat.validate(notebook)
     assert notebook.cells[0].id == book.CHECK_CELL_ID
@@ -291,7 +292,7 @@ def test_a_downloaded_notebook_starts_with_a_check_cell_that_is_silent_here():
 
 def test_outside_the_repository_the_first_cell_stops_with_one_sentence():
     """A kernel where ``reclearn`` cannot be imported (blocked before the first cell)."""
-    book = _load_book_extension()
+    book = _load_ext()
     notebook = _downloaded(book)
     block = "--IPKernelApp.exec_lines=import sys; sys.modules['reclearn'] = None"
     client = nbclient.NotebookClient(
@@ -308,7 +309,7 @@ def test_outside_the_repository_the_first_cell_stops_with_one_sentence():
 
 
 def test_the_notebook_zip_readme_says_to_run_them_with_make_lab_in_a_checkout():
-    readme = _load_book_extension().ZIP_README
+    readme = _load_ext().ZIP_README
     assert "make lab" in readme and '"reclearn (.venv)"' in readme
     assert "chapters/" in readme
 

@@ -164,19 +164,19 @@ class NetworkRecommender(Recommender):
     def save(self, path) -> None:
         """Write weights, config and id index to an ``.npz`` file (no pickle)."""
         self.check_fitted()
-        meta = {
+        arrays = {f"weight/{name}": value for name, value in self.get_weights().items()}
+        arrays.update({f"state/{name}": value for name, value in self._state().items()})
+        io.write_model(path, self._meta(), arrays)
+
+    def _meta(self) -> dict:
+        """What a model file records besides the arrays, read back by :meth:`_read`."""
+        return {
             "model": type(self).__name__,
             "backend": self.backend,
             "config": dataclasses.asdict(self.config),
             "global_mean": self.global_mean,
             "rating_scale": list(self.rating_scale),
         }
-        trained = getattr(self, "trained_config", None)
-        if trained is not None:  # what the fit read from its data (MF's l2)
-            meta["trained_config"] = dataclasses.asdict(trained)
-        arrays = {f"weight/{name}": value for name, value in self.get_weights().items()}
-        arrays.update({f"state/{name}": value for name, value in self._state().items()})
-        io.write_model(path, meta, arrays)
 
     @classmethod
     def load(cls, path, device: str = "auto") -> NetworkRecommender:
@@ -187,8 +187,6 @@ class NetworkRecommender(Recommender):
         """
         meta, arrays = io.read_model(path, cls.__name__)
         model = cls(cls.config_class(**meta["config"]), device=device)
-        if "trained_config" in meta:
-            model.trained_config = cls.config_class(**meta["trained_config"])
         return cls._read(model, meta, arrays)
 
     def _read(self, meta: dict, arrays: dict[str, np.ndarray]) -> NetworkRecommender:
@@ -245,6 +243,17 @@ class RatingRecommender(NetworkRecommender):
     trained_config = None
     """The config the last fit trained with: ``config``, defaults taken from the data
     filled in (MF's ``l2``)."""
+
+    def _meta(self) -> dict:
+        meta = super()._meta()
+        if self.trained_config is not None:  # what the fit read from its data (MF's l2)
+            meta["trained_config"] = dataclasses.asdict(self.trained_config)
+        return meta
+
+    def _read(self, meta: dict, arrays: dict[str, np.ndarray]) -> RatingRecommender:
+        if "trained_config" in meta:  # before the network is made from it
+            self.trained_config = self.config_class(**meta["trained_config"])
+        return super()._read(meta, arrays)
 
     def _make_network(self, num_users: int, num_items: int, generator):
         config = self.trained_config or self.config
